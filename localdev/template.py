@@ -133,13 +133,13 @@ class LocalTemplate:
         raise KeyError(f"unresolvable GetAtt {logical_id}.{attribute}")
 
     # ------------------------------------------------------------------ intrinsics
-    def resolve(self, value: Any) -> Any:  # noqa: PLR0911, C901 - one branch per intrinsic
+    def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
             return [self.resolve(item) for item in value]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -235,7 +235,10 @@ class LocalTemplate:
         if "RedrivePolicy" in props:
             redrive = props["RedrivePolicy"]
             attributes["RedrivePolicy"] = json.dumps(
-                {"deadLetterTargetArn": redrive["deadLetterTargetArn"], "maxReceiveCount": int(redrive["maxReceiveCount"])}
+                {
+                    "deadLetterTargetArn": redrive["deadLetterTargetArn"],
+                    "maxReceiveCount": int(redrive["maxReceiveCount"]),
+                }
             )
         url = sqs.create_queue(QueueName=self.physical_name(logical_id), Attributes=attributes)["QueueUrl"]
         self.queue_urls[logical_id] = url
@@ -298,11 +301,18 @@ class LocalTemplate:
                 event_props = event.get("Properties", {})
                 if event["Type"] == "HttpApi":
                     function.http_routes.append(
-                        HttpRoute(method=str(event_props.get("Method", "ANY")).upper(), path=event_props.get("Path", "$default"))
+                        HttpRoute(
+                            method=str(event_props.get("Method", "ANY")).upper(),
+                            path=event_props.get("Path", "$default"),
+                        )
                     )
                 elif event["Type"] == "SQS":
                     queue = event_props["Queue"]
-                    queue_id = queue["Fn::GetAtt"].split(".")[0] if isinstance(queue["Fn::GetAtt"], str) else queue["Fn::GetAtt"][0]
+                    queue_id = (
+                        queue["Fn::GetAtt"].split(".")[0]
+                        if isinstance(queue["Fn::GetAtt"], str)
+                        else queue["Fn::GetAtt"][0]
+                    )
                     function.sqs_sources.append(
                         SqsSource(
                             queue_logical_id=queue_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from market.settings import get_settings
@@ -13,10 +13,10 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
-    import boto3  # noqa: PLC0415 - boto3 costs ~250 ms; the webhook receiver pays it only on first send
-    from botocore.config import Config  # noqa: PLC0415
+    import boto3
+    from botocore.config import Config
 
     settings = get_settings()
     config = Config(
@@ -26,7 +26,9 @@ def client(service: str) -> Any:
         signature_version="s3v4" if service == "s3" else None,
         s3={"addressing_style": "path"} if service == "s3" else None,
     )
-    return boto3.client(service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url, config=config)
+    return boto3.client(  # type: ignore[call-overload]  # service names are checked by the typed wrappers below
+        service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url, config=config
+    )
 
 
 def sqs() -> SQSClient:

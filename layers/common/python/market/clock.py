@@ -17,7 +17,7 @@ def epoch_seconds() -> int:
 
 def set_offset(seconds: float) -> None:
     """Shift the clock (local stack and tests only: expiry and lockout windows without sleeping)."""
-    global _offset  # noqa: PLW0603 - one process-wide clock is the point
+    global _offset
     _offset = timedelta(seconds=seconds)
 
 

@@ -42,7 +42,9 @@ def problem_response(error: AppError) -> Response[str]:
     )
 
 
-def json_response(status: int, payload: BaseModel | Mapping[str, Any] | None, headers: dict[str, str] | None = None) -> Response[str]:
+def json_response(
+    status: int, payload: BaseModel | Mapping[str, Any] | None, headers: dict[str, str] | None = None
+) -> Response[str]:
     """A JSON response from a pydantic model (by alias, ISO dates) or a plain mapping; 204 has no body."""
     if status == 204 or payload is None:
         return Response(status_code=status, body="", headers=headers)
@@ -81,7 +83,7 @@ def _on_not_found(_: NotFoundError) -> Response[str]:
 
 
 def _on_service_error(error: ServiceError) -> Response[str]:
-    app_error = AppError(error.msg)
+    app_error = AppError(str(error.msg))
     app_error.status = error.status_code
     app_error.title = "Error"
     app_error.slug = "error"

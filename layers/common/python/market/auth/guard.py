@@ -31,7 +31,7 @@ def bearer_token(authorization: str | None) -> str:
 def authenticated(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
     token = bearer_token(app.current_event.headers.get("authorization"))
     who = verify_access_token(token)
-    app.append_context(caller=who)
+    app.context["caller"] = who  # Powertools clears the routing context after each request
     return next_middleware(app)
 
 

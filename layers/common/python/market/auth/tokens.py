@@ -33,7 +33,7 @@ def signing_key() -> str:
     if settings.jwt_signing_key:
         return settings.jwt_signing_key
     if settings.jwt_signing_key_parameter:
-        from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - only deployed functions need SSM
+        from aws_lambda_powertools.utilities import parameters  # only deployed functions need SSM
 
         return str(parameters.get_parameter(settings.jwt_signing_key_parameter, decrypt=True, max_age=300))
     raise RuntimeError("JWT_SIGNING_KEY or JWT_SIGNING_KEY_PARAMETER must be set")
@@ -67,12 +67,25 @@ def verify_access_token(token: str, settings: Settings | None = None) -> Caller:
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             leeway=settings.jwt_leeway_seconds,
-            options={"require": ["sub", "role", "iat", "exp", "jti", "iss", "aud"], "verify_exp": False},
+            # Times are checked below against market.clock (pyjwt would use the real time), so the
+            # local stack's shifted clock applies to tokens too.
+            options={
+                "require": ["sub", "role", "iat", "exp", "jti", "iss", "aud"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
     except jwt.PyJWTError as error:
         raise InvalidToken from error
-    # Expiry is checked against market.clock so the local stack's shifted clock applies too.
-    if int(claims["exp"]) + settings.jwt_leeway_seconds < clock.epoch_seconds():
+    now = clock.epoch_seconds()
+    leeway = settings.jwt_leeway_seconds
+    expires_at, issued_at = claims.get("exp"), claims.get("iat")
+    if not isinstance(expires_at, int) or not isinstance(issued_at, int) or issued_at > now + leeway:
+        raise InvalidToken
+    if "nbf" in claims and (not isinstance(claims["nbf"], int) or claims["nbf"] > now + leeway):
+        raise InvalidToken
+    if expires_at + leeway < now:
         raise InvalidToken("The access token has expired.")
     role = claims.get("role")
     subject = claims.get("sub")

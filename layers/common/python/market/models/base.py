@@ -19,7 +19,7 @@ from pynamodb.transactions import TransactWrite
 from market.settings import get_settings
 
 
-class Gsi1(GlobalSecondaryIndex[Any]):
+class Gsi1(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]  # pynamodb's Index is untyped here
     class Meta:
         index_name = "GSI1"
         projection = AllProjection()
@@ -28,7 +28,7 @@ class Gsi1(GlobalSecondaryIndex[Any]):
     GSI1SK = UnicodeAttribute(range_key=True)
 
 
-class Gsi2(GlobalSecondaryIndex[Any]):
+class Gsi2(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]  # pynamodb's Index is untyped here
     class Meta:
         index_name = "GSI2"
         projection = AllProjection()
@@ -62,7 +62,11 @@ class TableModel(Model):
     def _get_connection(cls) -> TableConnection:
         settings = get_settings()
         meta = cls.Meta
-        if meta.table_name != settings.table_name or meta.host != settings.aws_endpoint_url or meta.region != settings.region:
+        if (
+            meta.table_name != settings.table_name
+            or meta.host != settings.aws_endpoint_url
+            or meta.region != settings.region
+        ):
             meta.table_name = settings.table_name
             meta.host = settings.aws_endpoint_url
             meta.region = settings.region

@@ -1,0 +1,79 @@
+# Two commands do all the set-up: `make run` (local stack) and `make test` (whole suite).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+PY312 := $(shell command -v python3.12 2>/dev/null && python3.12 -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && command -v python3.12)
+ifeq ($(PY312),)
+PY312 := $(PYENV_ROOT)/versions/3.12.1/bin/python3.12
+endif
+PY312_BIN := $(dir $(PY312))
+
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+# SAM CLI: no telemetry, no state in the home folder, the runtime's python first on PATH, offline validation region.
+SAM_ENV := SAM_CLI_TELEMETRY=0 __SAM_CLI_APP_DIR=$(CURDIR)/.sam-app AWS_DEFAULT_REGION=us-east-1 PATH="$(PY312_BIN):$$PATH"
+PYTEST_ARGS ?=
+
+.PHONY: help run test lint fmt typecheck unit integration validate build bench check-ledger clean venv sam-venv
+
+help:
+	@echo "make run        start the local stack (API :3000, Paystack emulator :3001, AWS emulator :5000)"
+	@echo "make test       the whole suite: lint, types, template checks, unit and integration tests"
+	@echo "make lint | typecheck | unit | integration | validate | build | bench | clean"
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt functions/auth/requirements.txt
+	@test -x $(PY312) || { echo "Python 3.12 not found (looked for python3.12 and $(PY312))"; exit 1; }
+	@test -x $(PY) || $(PY312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@test -x $(SAM_VENV)/bin/python || $(PY312) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+sam-venv: $(SAM_VENV)/.installed
+
+run: venv
+	$(PY) -m localdev
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: venv
+	$(VENV)/bin/mypy layers/common/python/market localdev functions
+
+unit: venv
+	$(PY) -m pytest tests/unit tests/property -q $(PYTEST_ARGS)
+
+integration: venv
+	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
+
+validate: sam-venv
+	$(SAM_ENV) $(SAM) validate --lint
+	$(SAM_ENV) $(SAM) validate
+
+build: sam-venv
+	$(SAM_ENV) $(SAM) build --parallel --cached
+
+test: venv sam-venv lint typecheck
+	$(PY) -m pytest tests -q $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) -m bench
+
+check-ledger: venv
+	$(PY) -m localdev.check_ledger
+
+clean:
+	rm -rf .aws-sam .sam-app .localdev .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./.venv -prune -o -path ./.venv-sam -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
