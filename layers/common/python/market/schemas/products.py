@@ -1,0 +1,146 @@
+"""Request and response shapes of the products API (DESIGN.md, product rows).
+
+Shapes only: lengths, strict integers, no unknown fields. The rules that need the settings or
+the stored product (supported currency, minimum price, allowed content type, size limit) are
+the catalog and upload services' to check.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
+
+from market.clock import iso
+from market.models.product import Product
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+Currency = Annotated[str, StringConstraints(min_length=3, max_length=3)]
+Price = StrictInt
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CreateProductRequest(_Request):
+    title: Title
+    description: Description = ""
+    price: Price
+    currency: Currency
+
+
+class UpdateProductRequest(_Request):
+    """Every field optional, but none may be ``null`` and at least one must be given."""
+
+    title: Title | None = None
+    description: Description | None = None
+    price: Price | None = None
+    currency: Currency | None = None
+
+    @field_validator("title", "description", "price", "currency", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateProductRequest:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of title, description, price, currency")
+        return self
+
+
+class UploadTicketRequest(_Request):
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    content_type: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    size_bytes: Annotated[StrictInt, Field(gt=0)]
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProductFileOut(_Response):
+    name: str
+    content_type: str
+    size_bytes: int
+
+
+class FileErrorOut(_Response):
+    code: str
+    message: str
+    filename: str
+    at: str
+
+
+class ProductOut(_Response):
+    id: str
+    creator_id: str
+    title: str
+    description: str
+    price: int
+    currency: str
+    status: str
+    file: ProductFileOut | None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def public(cls, product: Product) -> ProductOut:
+        return cls(**_fields(product))
+
+
+class CreatorProductOut(ProductOut):
+    """What the product's creator sees: the public fields and why the last upload was refused, if it was."""
+
+    file_error: FileErrorOut | None
+
+    @classmethod
+    def of(cls, product: Product) -> CreatorProductOut:
+        error = product.file_error
+        file_error = (
+            FileErrorOut(code=error.code, message=error.message, filename=error.filename, at=iso(error.at))
+            if error is not None
+            else None
+        )
+        return cls(**_fields(product), file_error=file_error)
+
+
+def _fields(product: Product) -> dict[str, Any]:
+    file = product.file
+    return {
+        "id": product.id,
+        "creator_id": product.creator_id,
+        "title": product.title,
+        "description": product.description,
+        "price": product.price,
+        "currency": product.currency,
+        "status": product.status,
+        "file": (
+            ProductFileOut(name=file.name, content_type=file.content_type, size_bytes=file.size_bytes)
+            if file is not None
+            else None
+        ),
+        "created_at": iso(product.created_at),
+        "updated_at": iso(product.updated_at),
+    }
+
+
+class ProductPageOut(_Response):
+    items: list[ProductOut]
+    next_cursor: str | None
+
+
+class CreatorProductPageOut(_Response):
+    items: list[CreatorProductOut]
+    next_cursor: str | None
+
+
+class UploadTicketOut(_Response):
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_in: int
