@@ -112,6 +112,9 @@ class LocalStack:
         os.environ.setdefault("AWS_DEFAULT_REGION", config.region)
         from moto.server import ThreadedMotoServer
 
+        from localdev.moto_patches import serialize_dynamodb
+
+        serialize_dynamodb()
         self.moto = ThreadedMotoServer(ip_address=HOST, port=config.aws_port, verbose=False)
         self.moto.start()
 

@@ -8,11 +8,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from market.errors import NotFound, NotImplementedYet
-from market.http import json_response, make_resolver
+from market.auth.guard import authenticated, caller
+from market.errors import NotFound
+from market.http import json_response, make_resolver, source_ip
 from market.observability import logger
+from market.schemas.auth import LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest, TokenPairOut, UserOut
+from market.services import auth
 
 app = make_resolver()
+
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @app.get("/health")
@@ -21,17 +26,43 @@ def health() -> Response[str]:
 
 
 @app.post("/auth/register")
+def register(body: RegisterRequest) -> Response[str]:
+    user = auth.register(
+        email=body.email, password=body.password.get_secret_value(), role=body.role, display_name=body.display_name
+    )
+    return json_response(201, UserOut.from_item(user))
+
+
 @app.post("/auth/login")
+def login(body: LoginRequest) -> Response[str]:
+    pair = auth.login(email=body.email, password=body.password.get_secret_value(), source_ip=source_ip(app))
+    return json_response(200, _pair_out(pair), headers=NO_STORE)
+
+
 @app.post("/auth/refresh")
-@app.post("/auth/logout")
-@app.get("/me")
-def not_yet() -> Response[str]:
-    raise NotImplementedYet("This route is declared but not built yet.")
+def refresh(body: RefreshRequest) -> Response[str]:
+    pair = auth.refresh(body.refresh_token.get_secret_value())
+    return json_response(200, _pair_out(pair), headers=NO_STORE)
+
+
+@app.post("/auth/logout", middlewares=[authenticated])
+def logout(body: LogoutRequest) -> Response[str]:
+    auth.logout(user_id=caller(app).user_id, refresh_token=body.refresh_token.get_secret_value())
+    return json_response(204, None)
+
+
+@app.get("/me", middlewares=[authenticated])
+def me() -> Response[str]:
+    return json_response(200, UserOut.from_item(auth.profile(caller(app).user_id)))
 
 
 @app.route(".+", method=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
 def default_route() -> Response[str]:
     raise NotFound("No route matches this method and path.")
+
+
+def _pair_out(pair: auth.TokenPair) -> TokenPairOut:
+    return TokenPairOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

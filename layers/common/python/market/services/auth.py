@@ -1,0 +1,191 @@
+"""Identity: register, log in (with lockout), rotate refresh tokens (with reuse detection), log out.
+
+Lifetimes and limits come from the settings: access tokens ``access_token_ttl_seconds``
+(15 min), refresh tokens ``refresh_token_ttl_seconds`` (30 days, renewed by each
+rotation), and at most ``login_max_failures_per_account`` (5) failed logins per email and
+``login_max_failures_per_ip`` (50) per source IP in each ``login_window_seconds`` (15 min)
+window; beyond that login answers 429 with ``Retry-After`` until the window ends.
+
+Only the auth function imports this module (it loads argon2 through ``market.auth.passwords``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from market import clock
+from market.auth import passwords, tokens
+from market.errors import Forbidden, InvalidToken, TooManyRequests, Unauthorized
+from market.ids import new_id, new_token
+from market.models.refresh_token import RefreshTokenItem
+from market.models.user import UserItem
+from market.observability import logger
+from market.repositories import rate_limits, refresh_tokens, users
+from market.schemas.auth import normalise_email
+from market.settings import get_settings
+
+SELF_SERVICE_ROLES = ("customer", "creator")
+ACCOUNT_SCOPE = "login-account"
+IP_SCOPE = "login-ip"
+REFRESH_TOKEN_BYTES = 32
+
+
+class InvalidCredentials(Unauthorized):
+    slug = "invalid-credentials"
+
+    def __init__(self) -> None:
+        # One answer for an unknown email and a wrong password.
+        super().__init__("The email or password is incorrect.")
+
+
+class InvalidRefreshToken(Unauthorized):
+    slug = "invalid-refresh-token"
+
+    def __init__(self) -> None:
+        super().__init__("The refresh token is unknown, expired, used or revoked; log in again.")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int  # seconds the access token lives
+
+    def __repr__(self) -> str:
+        return f"TokenPair(expires_in={self.expires_in})"
+
+
+def register(*, email: str, password: str, role: str, display_name: str | None) -> UserItem:
+    """A new account; ``Forbidden`` for a role nobody may give themselves, ``EmailTaken`` (409) for a known email."""
+    if role not in SELF_SERVICE_ROLES:
+        raise Forbidden(f"Accounts can register as {' or '.join(SELF_SERVICE_ROLES)} only.")
+    email = str(normalise_email(email))
+    if users.email_registered(email):  # spares an argon2 hash; the transaction below is the real guard
+        raise users.EmailTaken
+    user = users.new_user_item(
+        user_id=new_id("usr_"),
+        email=email,
+        password_hash=passwords.hash_password(password),
+        role=role,
+        display_name=display_name,
+        created_at=clock.iso(clock.now()),
+    )
+    users.create_user(user)
+    logger.info("user registered", user_id=user.user_id, role=role)
+    return user
+
+
+def login(*, email: str, password: str, source_ip: str) -> TokenPair:
+    """A token pair for the right password; 401 otherwise, 429 once the account or IP used up its attempts."""
+    settings = get_settings()
+    passwords.prepare()
+    email = str(normalise_email(email))
+    now = clock.epoch_seconds()
+    window = rate_limits.window_at(now, settings.login_window_seconds)
+    # Each attempt takes a slot before the password is checked, so parallel guesses cannot
+    # overrun the limit; a success gives its slots back.
+    account_attempts = rate_limits.add(ACCOUNT_SCOPE, email, window)
+    ip_attempts = rate_limits.add(IP_SCOPE, source_ip, window)
+    if account_attempts > settings.login_max_failures_per_account or ip_attempts > settings.login_max_failures_per_ip:
+        scope = ACCOUNT_SCOPE if account_attempts > settings.login_max_failures_per_account else IP_SCOPE
+        logger.warning("login rate limited", scope=scope, retry_after=window.seconds_left(now))
+        raise TooManyRequests(window.seconds_left(now))
+
+    user = users.find_by_email(email)
+    if user is None:
+        passwords.burn_verification(password)
+        logger.info("login failed", reason="unknown-email")
+        raise InvalidCredentials
+    if not passwords.verify_password(user.password_hash, password):
+        logger.info("login failed", reason="wrong-password", user_id=user.user_id)
+        raise InvalidCredentials
+
+    rate_limits.reset(ACCOUNT_SCOPE, email, window)
+    rate_limits.add(IP_SCOPE, source_ip, window, -1)
+    if passwords.needs_rehash(user.password_hash) and users.replace_password_hash(
+        user, passwords.hash_password(password)
+    ):
+        logger.info("password rehashed", user_id=user.user_id)
+    pair = _new_family(user)
+    logger.info("login succeeded", user_id=user.user_id)
+    return pair
+
+
+def refresh(refresh_token: str) -> TokenPair:
+    """Rotate: spend the presented token and issue a new pair. A spent token presented again revokes its family."""
+    settings = get_settings()
+    presented = _live_token(refresh_token)
+    family = refresh_tokens.get_family(presented.family_id)
+    if family is None or family.revoked_at is not None:
+        logger.info("refresh refused", reason="family-revoked", user_id=presented.user_id)
+        raise InvalidRefreshToken
+    if presented.spent_at is not None:
+        _revoke_on_reuse(presented)
+        raise InvalidRefreshToken
+    user = users.get_user(presented.user_id)
+    if user is None:
+        _revoke(presented.family_id)
+        raise InvalidRefreshToken
+
+    successor = new_token(REFRESH_TOKEN_BYTES)
+    try:
+        refresh_tokens.rotate(
+            presented,
+            refresh_tokens.digest(successor),
+            issued_at=clock.iso(clock.now()),
+            expires_at=clock.epoch_seconds() + settings.refresh_token_ttl_seconds,
+        )
+    except refresh_tokens.RotationRefused as refused:
+        if refused.reason == "spent":
+            _revoke_on_reuse(presented)
+        raise InvalidRefreshToken from refused
+    access_token, expires_in = tokens.issue_access_token(user.user_id, user.role, settings)
+    logger.info("tokens refreshed", user_id=user.user_id)
+    return TokenPair(access_token=access_token, refresh_token=successor, expires_in=expires_in)
+
+
+def logout(*, user_id: str, refresh_token: str) -> None:
+    """Revoke the family of the caller's refresh token: neither it nor any token rotated from it works again."""
+    presented = refresh_tokens.get_token(refresh_tokens.digest(refresh_token))
+    if presented is None or presented.user_id != user_id:
+        raise InvalidRefreshToken
+    _revoke(presented.family_id)
+    logger.info("logged out", user_id=user_id)
+
+
+def profile(user_id: str) -> UserItem:
+    """The caller's own user; a token whose user is gone is no longer valid."""
+    user = users.get_user(user_id)
+    if user is None:
+        raise InvalidToken("The account of this token no longer exists.")
+    return user
+
+
+def _new_family(user: UserItem) -> TokenPair:
+    settings = get_settings()
+    access_token, expires_in = tokens.issue_access_token(user.user_id, user.role, settings)
+    refresh_token = new_token(REFRESH_TOKEN_BYTES)
+    refresh_tokens.start_family(
+        user.user_id,
+        refresh_tokens.digest(refresh_token),
+        issued_at=clock.iso(clock.now()),
+        expires_at=clock.epoch_seconds() + settings.refresh_token_ttl_seconds,
+    )
+    return TokenPair(access_token=access_token, refresh_token=refresh_token, expires_in=expires_in)
+
+
+def _live_token(refresh_token: str) -> RefreshTokenItem:
+    presented = refresh_tokens.get_token(refresh_tokens.digest(refresh_token))
+    # TTL deletion lags by up to two days: an expired token is refused on its expires_at.
+    if presented is None or presented.expires_at is None or presented.expires_at <= clock.epoch_seconds():
+        raise InvalidRefreshToken
+    return presented
+
+
+def _revoke_on_reuse(presented: RefreshTokenItem) -> None:
+    _revoke(presented.family_id)
+    logger.warning("refresh token reused; family revoked", user_id=presented.user_id, family_id=presented.family_id)
+
+
+def _revoke(family_id: str) -> None:
+    refresh_tokens.revoke_family(family_id, revoked_at=clock.iso(clock.now()))
