@@ -54,3 +54,91 @@ def login(stack: Any, email: str, password: str = DEFAULT_PASSWORD) -> dict[str,
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+SAMPLE_PDF = b"%PDF-1.7\n" + b"sample ebook content\n" * 200 + b"%%EOF\n"
+
+
+def a_published_product(
+    stack: Any,
+    creator_token: str,
+    *,
+    price: int = 250000,
+    currency: str = "NGN",
+    title: str = "Jollof Cookbook",
+    content: bytes = SAMPLE_PDF,
+    filename: str = "cookbook.pdf",
+) -> dict[str, Any]:
+    """Create a product, upload a real PDF as a browser would, wait for it to be verified, publish it."""
+    from tests.helpers import wait_until
+
+    headers = bearer(creator_token)
+    response = requests.post(
+        f"{stack.api}/products",
+        json={"title": title, "description": "A product for tests", "price": price, "currency": currency},
+        headers=headers,
+        timeout=TIMEOUT,
+    )
+    assert response.status_code == 201, response.text
+    product_id = response.json()["id"]
+    ticket = requests.post(
+        f"{stack.api}/products/{product_id}/upload",
+        json={"filename": filename, "content_type": "application/pdf", "size_bytes": len(content)},
+        headers=headers,
+        timeout=TIMEOUT,
+    )
+    assert ticket.status_code == 200, ticket.text
+    fields = ticket.json()["fields"]
+    posted = requests.post(
+        ticket.json()["url"], data=fields, files={"file": (filename, content, fields["Content-Type"])}, timeout=TIMEOUT
+    )
+    assert posted.status_code in (200, 201, 204), posted.text
+
+    def file_attached() -> bool:
+        view = requests.get(f"{stack.api}/products/{product_id}", headers=headers, timeout=TIMEOUT).json()
+        return view.get("file") is not None
+
+    wait_until(file_attached, timeout=30, what="uploaded file verified")
+    published = requests.post(f"{stack.api}/products/{product_id}/publish", headers=headers, timeout=TIMEOUT)
+    assert published.status_code == 200, published.text
+    product: dict[str, Any] = published.json()
+    return product
+
+
+def an_order(stack: Any, buyer_token: str, product_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
+    """``POST /orders``: returns the checkout body ``{order, payment}``."""
+    headers = bearer(buyer_token)
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    response = requests.post(f"{stack.api}/orders", json={"product_id": product_id}, headers=headers, timeout=TIMEOUT)
+    assert response.status_code == 201, response.text
+    checkout: dict[str, Any] = response.json()
+    return checkout
+
+
+def pay(stack: Any, reference: str, **mismatch: Any) -> None:
+    """What the emulator's Pay button does: the payment succeeds and a signed charge.success goes out."""
+    response = requests.post(
+        f"{stack.gateway}/_emulator/transactions/{reference}/pay", json=mismatch or None, timeout=TIMEOUT
+    )
+    assert response.status_code == 200, response.text
+
+
+def order_status(stack: Any, buyer_token: str, order_id: str) -> str:
+    response = requests.get(f"{stack.api}/orders/{order_id}", headers=bearer(buyer_token), timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    return str(response.json()["status"])
+
+
+def a_paid_order(stack: Any, buyer_token: str, product_id: str) -> dict[str, Any]:
+    """Buy ``product_id`` through the real flow (order, emulator pay, webhook, settlement); returns the order."""
+    from tests.helpers import wait_until
+
+    checkout = an_order(stack, buyer_token, product_id)
+    pay(stack, checkout["payment"]["reference"])
+    order_id = checkout["order"]["id"]
+    wait_until(lambda: order_status(stack, buyer_token, order_id) == "paid", timeout=30, what="order paid")
+    order: dict[str, Any] = requests.get(
+        f"{stack.api}/orders/{order_id}", headers=bearer(buyer_token), timeout=TIMEOUT
+    ).json()
+    return order

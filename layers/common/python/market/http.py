@@ -12,9 +12,13 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from pydantic import BaseModel, ValidationError
 
+from market.auth.guard import authenticated, verify_caller
 from market.errors import AppError, FieldError, NotFound, ValidationFailed
 from market.observability import logger
 
@@ -109,8 +113,21 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     app.exception_handler(Exception)(_on_unexpected)
 
 
+class _TokenBeforeBodyValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools validates the request before any route middleware runs; on a protected route a
+    bad token must still answer 401 (not 422 for a bad body), so the token is checked first."""
+
+    def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
+        route = app.context.get("_route")
+        if route is not None and authenticated in (getattr(route, "middlewares", None) or []):
+            verify_caller(app)  # type: ignore[arg-type]  # always our HTTP resolver
+        return super().handler(app, next_middleware)
+
+
 def make_resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
+    # Powertools reads this attribute when it builds each route's middleware stack.
+    app._request_validation_middleware = _TokenBeforeBodyValidation()  # type: ignore[no-untyped-call]
     install_error_handlers(app)
     return app
 

@@ -28,7 +28,7 @@ def _csv(value: object) -> object:
 
 
 def _hold_days(value: object) -> object:
-    # "NGN:1,USD:7" -> {"NGN": 1, "USD": 7}
+    # "NGN:1,USD:7" -> {"NGN": 1, "USD": 7} (hold days, fixed fees: integers per currency)
     if isinstance(value, str):
         pairs = (item.split(":", 1) for item in value.split(",") if item.strip())
         return {code.strip().upper(): int(days) for code, days in pairs}
@@ -107,6 +107,12 @@ class Settings(BaseModel):
     # Money
     platform_fee_bps: int = Field(default=500, alias="PLATFORM_FEE_BPS")
     hold_days: Annotated[dict[str, int], BeforeValidator(_hold_days)] = Field(default_factory=dict, alias="HOLD_DAYS")
+    # Fixed part of the platform fee per currency, in minor units ("NGN:0,USD:30").
+    platform_fixed_fee: Annotated[dict[str, int], BeforeValidator(_hold_days)] = Field(
+        default_factory=dict, alias="PLATFORM_FIXED_FEE"
+    )
+    # "test" or "live": the gateway mode a verified payment must report (derived from the key when unset).
+    gateway_domain: OptionalStr = Field(default=None, alias="GATEWAY_DOMAIN")
 
     # Delivery
     email_sender: str = Field(default="no-reply@marketplace.local", alias="EMAIL_SENDER")

@@ -28,10 +28,18 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-def authenticated(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
-    token = bearer_token(app.current_event.headers.get("authorization"))
-    who = verify_access_token(token)
+def verify_caller(app: APIGatewayHttpResolver) -> Caller:
+    """Verify the bearer token once per request and remember the caller."""
+    who = app.context.get("caller")
+    if isinstance(who, Caller):
+        return who
+    who = verify_access_token(bearer_token(app.current_event.headers.get("authorization")))
     app.context["caller"] = who  # Powertools clears the routing context after each request
+    return who
+
+
+def authenticated(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+    verify_caller(app)
     return next_middleware(app)
 
 

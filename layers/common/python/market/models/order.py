@@ -1,0 +1,100 @@
+"""Orders and what pins a payment to one order.
+
+- order: ``ORDER#<id>`` / ``ORDER``; GSI1 ``BUYER#<buyer>`` / ``<created_at>#<id>`` (the buyer's
+  history); GSI2 ``CREATOR_ORDERS#<creator>`` / ``<created_at>#<id>`` (the creator's sales).
+- payment reference: ``REF#<gateway>#<reference>`` / ``REF`` -> order id. A reference belongs to
+  exactly one order, so a cheap order's reference can never pay for a dear one.
+- transaction: ``TXN#<gateway>#<reference>`` / ``TXN``: what the gateway verified. Its conditional
+  put (``attribute_not_exists``) inside the settlement transaction is the exactly-once guard.
+- pending marker: ``PENDING#<yyyy-mm-dd>`` / ``<created_at>#<order id>`` while the order is
+  pending: the reconciler's worklist, removed in the transaction that settles, fails or expires it.
+- idempotency key: ``IDEMPOTENCY#<scope>#<caller>#<key>`` / ``IDEMPOTENCY`` -> the order (or
+  payout) it created and a hash of the request, written in the same transaction.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+
+from market.models.base import TableModel
+
+ORDER_SK = "ORDER"
+REF_SK = "REF"
+TXN_SK = "TXN"
+IDEMPOTENCY_SK = "IDEMPOTENCY"
+
+
+def order_pk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+def reference_pk(gateway: str, reference: str) -> str:
+    return f"REF#{gateway}#{reference}"
+
+
+def transaction_pk(gateway: str, reference: str) -> str:
+    return f"TXN#{gateway}#{reference}"
+
+
+def pending_pk(day: str) -> str:
+    return f"PENDING#{day}"
+
+
+def idempotency_pk(scope: str, caller_id: str, key: str) -> str:
+    return f"IDEMPOTENCY#{scope}#{caller_id}#{key}"
+
+
+class OrderItem(TableModel):
+    order_id = UnicodeAttribute()
+    buyer_id = UnicodeAttribute()
+    buyer_email = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    product_title = UnicodeAttribute()
+    creator_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending, paid, failed, expired, refunded, partially_refunded
+    gateway = UnicodeAttribute()
+    reference = UnicodeAttribute()
+    authorization_url = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    paid_at = UnicodeAttribute(null=True)
+    failure_reason = UnicodeAttribute(null=True)
+    platform_fee = NumberAttribute(null=True)
+    net_amount = NumberAttribute(null=True)
+    refunded_amount = NumberAttribute(null=True)
+    # Set by the delivery consumer (with a condition) when the email went out.
+    delivery_email_sent_at = UnicodeAttribute(null=True)
+
+
+class ReferenceItem(TableModel):
+    order_id = UnicodeAttribute()
+    gateway = UnicodeAttribute()
+    reference = UnicodeAttribute()
+
+
+class TransactionItem(TableModel):
+    order_id = UnicodeAttribute()
+    gateway = UnicodeAttribute()
+    reference = UnicodeAttribute()
+    gateway_transaction_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    gateway_fee = NumberAttribute(null=True)
+    platform_fee = NumberAttribute()
+    net_amount = NumberAttribute()
+    paid_at = UnicodeAttribute(null=True)
+    verified_at = UnicodeAttribute()
+
+
+class PendingOrderMarker(TableModel):
+    order_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class IdempotencyItem(TableModel):
+    scope = UnicodeAttribute()
+    request_hash = UnicodeAttribute()
+    resource_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()

@@ -1,0 +1,349 @@
+"""Orders, payment references, verified transactions and the reconciler's worklist.
+
+Keys are documented in ``market.models.order``. Creating an order writes the order, its
+reference, its pending marker and (when given) its idempotency key in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from market import clock
+from market.cursors import decode_cursor, encode_cursor
+from market.errors import ValidationFailed
+from market.models.base import transact_write
+from market.models.order import (
+    IDEMPOTENCY_SK,
+    ORDER_SK,
+    REF_SK,
+    TXN_SK,
+    IdempotencyItem,
+    OrderItem,
+    PendingOrderMarker,
+    ReferenceItem,
+    TransactionItem,
+    idempotency_pk,
+    order_pk,
+    pending_pk,
+    reference_pk,
+    transaction_pk,
+)
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    buyer_id: str
+    buyer_email: str
+    product_id: str
+    product_title: str
+    creator_id: str
+    amount: int
+    currency: str
+    status: str
+    gateway: str
+    reference: str
+    authorization_url: str | None
+    created_at: str
+    updated_at: str
+    paid_at: str | None
+    failure_reason: str | None
+    platform_fee: int | None
+    net_amount: int | None
+    refunded_amount: int
+    delivery_email_sent_at: str | None
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    items: list[Order]
+    next_cursor: str | None
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    """The same Idempotency-Key came with a different request."""
+
+    def __init__(self) -> None:
+        super().__init__([], "This Idempotency-Key was used with a different request.")
+
+
+def _to_order(item: OrderItem) -> Order:
+    return Order(
+        id=item.order_id,
+        buyer_id=item.buyer_id,
+        buyer_email=item.buyer_email,
+        product_id=item.product_id,
+        product_title=item.product_title,
+        creator_id=item.creator_id,
+        amount=int(item.amount),
+        currency=item.currency,
+        status=item.status,
+        gateway=item.gateway,
+        reference=item.reference,
+        authorization_url=item.authorization_url,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        paid_at=item.paid_at,
+        failure_reason=item.failure_reason,
+        platform_fee=int(item.platform_fee) if item.platform_fee is not None else None,
+        net_amount=int(item.net_amount) if item.net_amount is not None else None,
+        refunded_amount=int(item.refunded_amount or 0),
+        delivery_email_sent_at=item.delivery_email_sent_at,
+    )
+
+
+def request_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def order_key(order_id: str) -> OrderItem:
+    return OrderItem(order_pk(order_id), ORDER_SK)
+
+
+def pending_marker_key(order: Order) -> PendingOrderMarker:
+    return PendingOrderMarker(pending_pk(order.created_at[:10]), f"{order.created_at}#{order.id}")
+
+
+# ---------------------------------------------------------------- create
+
+
+def create_order(order: Order, *, idempotency: tuple[str, str, dict[str, Any]] | None = None) -> Order:
+    """Write a new pending order with its reference and pending marker in one transaction.
+
+    ``idempotency`` is ``(caller_id, key, request)``: a replay of the same request returns the
+    order it created; the same key with another request raises ``IdempotencyKeyReused``.
+    """
+    item = OrderItem(
+        order_pk(order.id),
+        ORDER_SK,
+        GSI1PK=f"BUYER#{order.buyer_id}",
+        GSI1SK=f"{order.created_at}#{order.id}",
+        GSI2PK=f"CREATOR_ORDERS#{order.creator_id}",
+        GSI2SK=f"{order.created_at}#{order.id}",
+        order_id=order.id,
+        buyer_id=order.buyer_id,
+        buyer_email=order.buyer_email,
+        product_id=order.product_id,
+        product_title=order.product_title,
+        creator_id=order.creator_id,
+        amount=order.amount,
+        currency=order.currency,
+        status=order.status,
+        gateway=order.gateway,
+        reference=order.reference,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+    )
+    reference = ReferenceItem(
+        reference_pk(order.gateway, order.reference),
+        REF_SK,
+        order_id=order.id,
+        gateway=order.gateway,
+        reference=order.reference,
+    )
+    marker = pending_marker_key(order)
+    marker.order_id = order.id
+    marker.created_at = order.created_at
+    try:
+        with transact_write() as tx:
+            tx.save(item, condition=OrderItem.PK.does_not_exist())
+            tx.save(reference, condition=ReferenceItem.PK.does_not_exist())
+            tx.save(marker)
+            if idempotency is not None:
+                caller_id, key, request = idempotency
+                tx.save(
+                    IdempotencyItem(
+                        idempotency_pk("orders", caller_id, key),
+                        IDEMPOTENCY_SK,
+                        scope="orders",
+                        request_hash=request_hash(request),
+                        resource_id=order.id,
+                        created_at=order.created_at,
+                        expires_at=clock.epoch_seconds() + IDEMPOTENCY_TTL_SECONDS,
+                    ),
+                    condition=IdempotencyItem.PK.does_not_exist(),
+                )
+    except TransactWriteError as error:
+        reasons = error.cancellation_reasons
+        if (
+            idempotency is not None
+            and len(reasons) == 4
+            and reasons[3] is not None
+            and reasons[3].code == "ConditionalCheckFailed"
+        ):
+            caller_id, key, request = idempotency
+            existing = replayed_order("orders", caller_id, key, request)
+            if existing is not None:
+                return existing
+        raise
+    return order
+
+
+def replayed_order(scope: str, caller_id: str, key: str, request: dict[str, Any]) -> Order | None:
+    """The order an earlier request with this key created; raises if the request differs."""
+    try:
+        record = IdempotencyItem.get(idempotency_pk(scope, caller_id, key), IDEMPOTENCY_SK, consistent_read=True)
+    except DoesNotExist:
+        return None
+    if record.expires_at is not None and int(record.expires_at) < clock.epoch_seconds():
+        return None
+    if record.request_hash != request_hash(request):
+        raise IdempotencyKeyReused
+    return get_order(record.resource_id)
+
+
+# ---------------------------------------------------------------- reads
+
+
+def get_order(order_id: str) -> Order | None:
+    try:
+        return _to_order(OrderItem.get(order_pk(order_id), ORDER_SK, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def order_for_reference(gateway: str, reference: str) -> Order | None:
+    try:
+        pointer = ReferenceItem.get(reference_pk(gateway, reference), REF_SK, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return get_order(pointer.order_id)
+
+
+def transaction_exists(gateway: str, reference: str) -> bool:
+    try:
+        TransactionItem.get(transaction_pk(gateway, reference), TXN_SK, consistent_read=True, attributes_to_get=["PK"])
+    except DoesNotExist:
+        return False
+    return True
+
+
+def _page(index_name: str, partition: str, limit: int, cursor: str | None) -> OrderPage:
+    scope = f"orders:{index_name}:{partition}"
+    start = decode_cursor(cursor, scope)
+    index = OrderItem.gsi1 if index_name == "GSI1" else OrderItem.gsi2
+    result = index.query(partition, scan_index_forward=False, limit=limit, last_evaluated_key=start)
+    items = [_to_order(item) for item in result]
+    return OrderPage(items=items, next_cursor=encode_cursor(result.last_evaluated_key, scope))
+
+
+def list_buyer_orders(buyer_id: str, limit: int, cursor: str | None) -> OrderPage:
+    return _page("GSI1", f"BUYER#{buyer_id}", limit, cursor)
+
+
+def list_creator_orders(creator_id: str, limit: int, cursor: str | None) -> OrderPage:
+    return _page("GSI2", f"CREATOR_ORDERS#{creator_id}", limit, cursor)
+
+
+def pending_orders(day: str, created_before: str) -> list[tuple[str, str]]:
+    """``(order_id, created_at)`` of the orders still pending that were created on ``day`` before a time."""
+    markers = PendingOrderMarker.query(pending_pk(day), PendingOrderMarker.SK < created_before, consistent_read=True)  # noqa: SIM300 - a pynamodb condition
+    return [(marker.order_id, marker.created_at) for marker in markers]
+
+
+# ---------------------------------------------------------------- status changes
+
+
+def set_authorization_url(order_id: str, url: str) -> None:
+    order_key(order_id).update(
+        actions=[OrderItem.authorization_url.set(url), OrderItem.updated_at.set(clock.iso(clock.now()))],
+        condition=OrderItem.PK.exists(),
+    )
+
+
+def add_close_pending(
+    tx: TransactWrite,
+    order: Order,
+    new_status: str,
+    *,
+    reason: str | None = None,
+    paid_at: datetime | None = None,
+    platform_fee: int | None = None,
+    net_amount: int | None = None,
+) -> None:
+    """In ``tx``: move a pending (or expired) order to ``new_status`` and drop its pending marker."""
+    now = clock.iso(clock.now())
+    actions: list[Any] = [OrderItem.status.set(new_status), OrderItem.updated_at.set(now)]
+    if reason is not None:
+        actions.append(OrderItem.failure_reason.set(reason))
+    if paid_at is not None:
+        actions.append(OrderItem.paid_at.set(clock.iso(paid_at)))
+    if platform_fee is not None:
+        actions.append(OrderItem.platform_fee.set(platform_fee))
+    if net_amount is not None:
+        actions.append(OrderItem.net_amount.set(net_amount))
+    allowed = ("pending", "expired") if new_status == "paid" else ("pending",)
+    tx.update(order_key(order.id), actions=actions, condition=OrderItem.status.is_in(*allowed))
+    tx.delete(pending_marker_key(order))
+
+
+def close_pending(order: Order, new_status: str, *, reason: str | None = None) -> bool:
+    """Move a pending order to ``failed`` or ``expired``; False when it was no longer pending."""
+    try:
+        with transact_write() as tx:
+            add_close_pending(tx, order, new_status, reason=reason)
+    except TransactWriteError as error:
+        if any(r is not None and r.code == "ConditionalCheckFailed" for r in error.cancellation_reasons):
+            return False
+        raise
+    return True
+
+
+def transaction_record(
+    order: Order,
+    *,
+    gateway_transaction_id: str,
+    gateway_fee: int | None,
+    platform_fee: int,
+    net_amount: int,
+    paid_at: datetime | None,
+) -> TransactionItem:
+    return TransactionItem(
+        transaction_pk(order.gateway, order.reference),
+        TXN_SK,
+        order_id=order.id,
+        gateway=order.gateway,
+        reference=order.reference,
+        gateway_transaction_id=gateway_transaction_id,
+        amount=order.amount,
+        currency=order.currency,
+        gateway_fee=gateway_fee,
+        platform_fee=platform_fee,
+        net_amount=net_amount,
+        paid_at=clock.iso(paid_at) if paid_at else None,
+        verified_at=clock.iso(clock.now()),
+    )
+
+
+# ---------------------------------------------------------------- delivery
+
+
+def get_orders(order_ids: list[str]) -> dict[str, Order]:
+    """Several orders by id in batched strongly consistent reads; missing ids are left out."""
+    keys = [(order_pk(order_id), ORDER_SK) for order_id in dict.fromkeys(order_ids)]
+    if not keys:
+        return {}
+    return {item.order_id: _to_order(item) for item in OrderItem.batch_get(keys, consistent_read=True)}
+
+
+def mark_delivery_email_sent(order_id: str, sent_at: str) -> bool:
+    """Record that the delivery email went out, once: False when it was already recorded."""
+    try:
+        order_key(order_id).update(
+            actions=[OrderItem.delivery_email_sent_at.set(sent_at)],
+            condition=OrderItem.PK.exists() & OrderItem.delivery_email_sent_at.does_not_exist(),
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
