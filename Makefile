@@ -16,12 +16,18 @@ SAM := $(SAM_VENV)/bin/sam
 # SAM CLI: no telemetry, no state in the home folder, the runtime's python first on PATH, offline validation region.
 SAM_ENV := SAM_CLI_TELEMETRY=0 __SAM_CLI_APP_DIR=$(CURDIR)/.sam-app AWS_DEFAULT_REGION=us-east-1 PATH="$(PY312_BIN):$$PATH"
 PYTEST_ARGS ?=
+# `make sam-local`: the functions in Lambda containers for this machine's architecture.
+LOCAL_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+SAM_LOCAL_BUILD := .aws-sam/sam-local
 
-.PHONY: help run test lint fmt typecheck unit integration validate build bench check-ledger clean venv sam-venv
+.PHONY: help run test lint fmt typecheck unit integration validate build bench check-ledger clean venv sam-venv \
+	lambda-image sam-local-build sam-local test-sam-local
 
 help:
 	@echo "make run        start the local stack (API :3000, Paystack emulator :3001, AWS emulator :5000)"
 	@echo "make test       the whole suite: lint, types, template checks, unit and integration tests"
+	@echo "make sam-local  the same functions in Lambda containers (sam local start-api :3000, start-lambda :3002)"
+	@echo "make test-sam-local  the integration suite against the sam-local stack"
 	@echo "make lint | typecheck | unit | integration | validate | build | bench | clean"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt functions/auth/requirements.txt
@@ -64,6 +70,23 @@ validate: sam-venv
 
 build: sam-venv
 	$(SAM_ENV) $(SAM) build --parallel --cached
+
+# ---- sam local: Docker, a locally built Lambda base image, and an x86_64 (this machine's) build.
+lambda-image:
+	localdev/lambda-image
+
+sam-local-build: sam-venv
+	LAYER_ARCH=$(LOCAL_ARCH) $(SAM_ENV) $(SAM) build --parallel --cached \
+		--build-dir $(SAM_LOCAL_BUILD)/build --cache-dir $(SAM_LOCAL_BUILD)/cache \
+		--parameter-overrides Architecture=$(LOCAL_ARCH)
+
+sam-local: venv sam-local-build
+	$(PY) -m localdev.sam_local
+
+# The same integration tests, against the functions in Lambda containers (skips what cannot reach them).
+test-sam-local: venv sam-local-build
+	LOCAL_SQS_VISIBILITY_TIMEOUT=$${LOCAL_SQS_VISIBILITY_TIMEOUT:-10} $(PY) -m localdev.sam_local \
+		--run $(PY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test: venv sam-venv lint typecheck
 	$(PY) -m pytest tests -q $(PYTEST_ARGS)

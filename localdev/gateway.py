@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.wrappers import Request, Response
 
-from localdev.runtime import FunctionRuntime, InvocationError
+from localdev.runtime import InvocationError, Invoker
 
 log = logging.getLogger("localdev.gateway")
 
@@ -35,7 +35,7 @@ TEXT_TYPES = re.compile(
 class Route:
     method: str
     path: str
-    runtime: FunctionRuntime
+    runtime: Invoker
     pattern: re.Pattern[str] | None
     param_names: list[str]
     specificity: tuple[int, ...]
@@ -45,7 +45,7 @@ class Route:
         return "$default" if self.path == "$default" else f"{self.method} {self.path}"
 
 
-def compile_route(method: str, path: str, runtime: FunctionRuntime) -> Route:
+def compile_route(method: str, path: str, runtime: Invoker) -> Route:
     if path == "$default":
         return Route(method, path, runtime, None, [], (99,))
     regex = "^"

@@ -30,4 +30,101 @@ def serialize_dynamodb() -> None:
             return original(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    fast_transactions()
     _applied = True
+
+
+def fast_transactions() -> None:
+    """moto deep-copies every table touched by ``TransactWriteItems`` (once per item) to roll back a
+    cancelled transaction: the cost grows with the table, and a long test run slows to a crawl.
+
+    This version has DynamoDB's semantics without the copies: every condition is evaluated against
+    the state before the transaction; if any fails, nothing is written and the cancellation reasons
+    are returned per item; otherwise all writes are applied (only the touched items are backed up,
+    for an unexpected error while applying). It relies on ``serialize_dynamodb`` for atomicity.
+    """
+    import copy
+
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        if len(transact_items) > 100:
+            raise TooManyTransactionsException()
+        seen: set[tuple[str, str]] = set()
+        errors: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
+        planned: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = []
+        for item in transact_items:
+            if len(item) > 1:
+                raise TransactWriteSingleOpException
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            table = self.get_table(table_name)
+            if op_type == "Put":
+                attrs = op["Item"]
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            marker = (str(table_name), str(dict(sorted(key.items()))))
+            if marker in seen:
+                raise MultipleTransactionsException()
+            seen.add(marker)
+            current = self.get_item(table_name, key)
+            condition = op.get("ConditionExpression")
+            if condition is not None:
+                check = get_filter_expression(
+                    condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                )
+                if not check.expr(current):
+                    old = None
+                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                        old = current.to_json()["Attributes"]
+                    errors.append(("ConditionalCheckFailed", ConditionalCheckFailed().message, old))
+                    continue
+            errors.append((None, None, None))
+            planned.append((op_type, op, table_name, key))
+        if any(code is not None for code, _, _ in errors):
+            raise TransactionCanceledException(errors)
+        backups = []
+        for _, _, table_name, key in planned:
+            current = self.get_item(table_name, key)
+            backups.append((table_name, key, copy.deepcopy(current.to_json()["Attributes"]) if current else None))
+        try:
+            for op_type, op, table_name, key in planned:
+                names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                if op_type == "Put":
+                    self.put_item(
+                        table_name, op["Item"], expression_attribute_names=names, expression_attribute_values=values
+                    )
+                elif op_type == "Delete":
+                    self.delete_item(
+                        table_name, key, expression_attribute_names=names, expression_attribute_values=values
+                    )
+                elif op_type == "Update":
+                    self.update_item(
+                        table_name,
+                        key,
+                        update_expression=op["UpdateExpression"],
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
+        except Exception:
+            for table_name, key, attributes in backups:
+                if attributes is None:
+                    self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, attributes)
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from localdev.runtime import FunctionRuntime, InvocationError
+from localdev.runtime import InvocationError, Invoker
 from localdev.template import ACCOUNT_ID
 
 log = logging.getLogger("localdev.pumps")
@@ -62,7 +62,7 @@ class SqsPoller(threading.Thread):
         sqs: Any,
         queue_url: str,
         queue_arn: str,
-        runtime: FunctionRuntime,
+        runtime: Invoker,
         batch_size: int,
         report_batch_item_failures: bool,
         region: str,
@@ -142,7 +142,7 @@ def scheduled_event(rule_name: str, region: str) -> dict[str, Any]:
 class Schedule(threading.Thread):
     """Fires a function on a period (the template's rate, or a shorter local override)."""
 
-    def __init__(self, *, runtime: FunctionRuntime, period_seconds: float, region: str, stop: threading.Event) -> None:
+    def __init__(self, *, runtime: Invoker, period_seconds: float, region: str, stop: threading.Event) -> None:
         super().__init__(daemon=True, name=f"schedule-{runtime.spec.logical_id}")
         self.runtime = runtime
         self.period_seconds = period_seconds

@@ -1,13 +1,18 @@
-"""Function instances for the local stack: a pool of worker processes per function.
+"""Function instances for the local stack.
 
-Each worker is a separate Python process with the function's own environment (as the
-template sets it), so a missing variable or a module-level mistake shows up locally
-as it would on Lambda. Instances start on demand, up to a concurrency limit, and are
-reused warm; an instance that times out is killed, as Lambda does.
+Embedded mode (``FunctionRuntime``): a pool of worker processes per function. Each worker
+is a separate Python process with the function's own environment (as the template sets
+it), so a missing variable or a module-level mistake shows up locally as it would on
+Lambda. Instances start on demand, up to a concurrency limit, and are reused warm; an
+instance that times out is killed, as Lambda does.
+
+``sam local`` mode (``LambdaInvokeRuntime``): the same ``invoke()``, through the Lambda
+Invoke API of ``sam local start-lambda``, so the functions run in Lambda containers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -17,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from localdev.template import FunctionSpec
 
@@ -32,6 +37,16 @@ class InvocationError(Exception):
         super().__init__(f"{error_type}: {message}")
         self.error_type = error_type
         self.message = message
+
+
+class Invoker(Protocol):
+    """What the gateway and the pumps need from a function: its spec and a synchronous invoke."""
+
+    spec: FunctionSpec
+
+    def invoke(self, event: dict[str, Any]) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -181,13 +196,15 @@ class FunctionRuntime:
             self._lock.notify_all()
         for worker in busy:
             worker.kill()
+        # End of input ends an idle worker's loop; give them all one short grace period together.
         for worker in idle:
             if worker.process.stdin is not None:
                 worker.process.stdin.close()
-            try:
-                worker.process.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        deadline = time.monotonic() + 1.5
+        for worker in idle:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            worker.kill()
 
 
 class ClockShift:
@@ -195,3 +212,64 @@ class ClockShift:
 
     def __init__(self) -> None:
         self.offset = 0.0
+
+
+class LambdaInvokeRuntime:
+    """Invokes one function through the Lambda Invoke API (``sam local start-lambda``): a Lambda container.
+
+    Function errors come back as ``X-Amz-Function-Error`` with the runtime's error payload, as
+    from Lambda itself, and become ``InvocationError`` like a failed worker invocation.
+    """
+
+    def __init__(self, spec: FunctionSpec, endpoint: str, *, region: str, start_grace_seconds: float = 300.0) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.spec = spec
+        self.endpoint = endpoint
+        self.start_grace_seconds = start_grace_seconds
+        # A cold container (or one being created) may take a while before the handler even starts.
+        config = Config(
+            connect_timeout=5,
+            read_timeout=spec.timeout + 90,
+            retries={"max_attempts": 1, "mode": "standard"},
+        )
+        self._client = boto3.client(
+            "lambda",
+            endpoint_url=endpoint,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - the local emulator's fixed credentials
+            config=config,
+        )
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+        payload_in = json.dumps(event).encode()
+        # `sam local start-lambda` may still be starting (the pumps start first): wait for it, as
+        # Lambda's pollers would wait for a function to become active.
+        deadline = time.monotonic() + self.start_grace_seconds
+        while True:
+            try:
+                response = self._client.invoke(
+                    FunctionName=self.spec.logical_id, InvocationType="RequestResponse", Payload=payload_in
+                )
+                break
+            except EndpointConnectionError as error:
+                if time.monotonic() > deadline:
+                    raise InvocationError("Runtime.InvokeError", f"{self.spec.logical_id}: {error}") from error
+                time.sleep(1)
+            except (BotoCoreError, ClientError) as error:
+                raise InvocationError("Runtime.InvokeError", f"{self.spec.logical_id}: {error}") from error
+        payload = response["Payload"].read()
+        result = json.loads(payload) if payload else None
+        if response.get("FunctionError"):
+            failure = result if isinstance(result, dict) else {}
+            raise InvocationError(
+                str(failure.get("errorType", response["FunctionError"])), str(failure.get("errorMessage", payload))
+            )
+        return result
+
+    def close(self) -> None:
+        self._client.close()

@@ -18,6 +18,16 @@ DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
 
 
+class _NoValue:
+    """What ``!Ref AWS::NoValue`` resolves to: the enclosing property or map entry is dropped."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE = _NoValue()
+
+
 def load_template(path: Path | str = DEFAULT_TEMPLATE) -> dict[str, Any]:
     """Parse the SAM template with its short-form intrinsics (``!Ref``, ``!GetAtt``...)."""
     from cfnlint.decode import decode  # heavy import, only when a template is read
@@ -135,13 +145,13 @@ class LocalTemplate:
     # ------------------------------------------------------------------ intrinsics
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in (self.resolve(item) for item in value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
-                return self.ref(arg)
+                return NO_VALUE if arg == "AWS::NoValue" else self.ref(arg)
             if key == "Fn::GetAtt":
                 parts = arg.split(".", 1) if isinstance(arg, str) else arg
                 return self.get_att(parts[0], parts[1])
@@ -164,7 +174,8 @@ class LocalTemplate:
                 return str(self.resolve(left)) == str(self.resolve(right))
             if key == "Fn::Not":
                 return not self.resolve(arg[0])
-        return {key: self.resolve(item) for key, item in value.items()}
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template.get("Conditions", {})[name]))
@@ -281,7 +292,7 @@ class LocalTemplate:
         for logical_id, spec in self.of_type("AWS::Serverless::Function").items():
             props = spec.get("Properties", {})
             env_raw = {**global_env, **props.get("Environment", {}).get("Variables", {})}
-            environment = {key: str(self.resolve(value)) for key, value in env_raw.items()}
+            environment = {key: str(value) for key, value in self.resolve(env_raw).items()}
             layer_refs = props.get("Layers", globals_fn.get("Layers", []))
             layer_dirs = []
             for layer in layer_refs:

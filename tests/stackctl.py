@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -27,6 +28,11 @@ class StackProcess:
     process: subprocess.Popen[bytes] | None = None
     region: str = "us-east-1"
     http: requests.Session = field(default_factory=requests.Session)
+    # The /_local helpers: on the API port (embedded), or their own port in sam-local mode.
+    helpers: str = ""
+
+    def __post_init__(self) -> None:
+        self.helpers = self.helpers or self.api
 
     @classmethod
     def start(
@@ -40,6 +46,10 @@ class StackProcess:
         log_name: str = "stack",
         timeout: float = 60.0,
     ) -> StackProcess:
+        for port in (api_port, gateway_port, aws_port):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    raise RuntimeError(f"port {port} is already in use: stop the other local stack or pick other ports")
         LOG_DIR.mkdir(exist_ok=True)
         log_path = LOG_DIR / f"{log_name}.log"
         env = {
@@ -63,7 +73,11 @@ class StackProcess:
             log_path=log_path,
             process=process,
         )
-        stack.wait_ready(timeout)
+        try:
+            stack.wait_ready(timeout)
+        except BaseException:
+            stack.stop()
+            raise
         return stack
 
     def wait_ready(self, timeout: float) -> None:
@@ -72,12 +86,12 @@ class StackProcess:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"local stack exited early:\n{self.log_path.read_text()[-4000:]}")
             try:
-                if requests.get(f"{self.api}/health", timeout=2).status_code == 200:
+                # The first request starts the auth function cold: give it time on a busy machine.
+                if requests.get(f"{self.api}/health", timeout=30).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.2)
-        self.stop()
         raise RuntimeError(f"local stack not ready after {timeout}s:\n{self.log_path.read_text()[-4000:]}")
 
     def stop(self) -> None:
@@ -105,17 +119,26 @@ class StackProcess:
 
     # ------------------------------------------------------------------ local helpers
     def functions(self) -> dict[str, Any]:
-        return dict(self.http.get(f"{self.api}/_local/functions", timeout=10).json())
+        return dict(self.http.get(f"{self.helpers}/_local/functions", timeout=30).json())
+
+    def mode(self) -> str:
+        """``embedded`` (worker processes) or ``sam-local`` (Lambda containers), as the stack reports it."""
+        modes = {entry.get("mode", "embedded") for entry in self.functions().values()}
+        return "sam-local" if "sam-local" in modes else "embedded"
+
+    def aws_requests(self) -> list[dict[str, Any]]:
+        """sam-local mode: the latest calls the Lambda containers made to the AWS emulator, newest first."""
+        return list(self.http.get(f"{self.helpers}/_local/aws-requests", timeout=10).json()["items"])
 
     def outbox(self, to: str | None = None) -> list[dict[str, Any]]:
         params = {"to": to} if to else None
-        return list(self.http.get(f"{self.api}/_local/outbox", params=params, timeout=10).json()["items"])
+        return list(self.http.get(f"{self.helpers}/_local/outbox", params=params, timeout=10).json()["items"])
 
     def set_clock(self, offset_seconds: float) -> None:
-        response = self.http.post(f"{self.api}/_local/clock", json={"offset_seconds": offset_seconds}, timeout=10)
+        response = self.http.post(f"{self.helpers}/_local/clock", json={"offset_seconds": offset_seconds}, timeout=10)
         response.raise_for_status()
 
     def run_schedule(self, function_logical_id: str) -> Any:
-        response = self.http.post(f"{self.api}/_local/schedules/{function_logical_id}/run", timeout=120)
+        response = self.http.post(f"{self.helpers}/_local/schedules/{function_logical_id}/run", timeout=180)
         response.raise_for_status()
         return response.json()["result"]

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from market.errors import TransientError
-from market.observability import get_metrics, logger
+from market.observability import adopt_correlation_id, get_metrics, logger
 from market.services.gateway_events import GatewayEventMessage, handle
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -24,10 +24,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def record_handler(record: SQSRecord) -> None:
     message = GatewayEventMessage.model_validate_json(record.body)
     logger.append_keys(gateway_event=message.event, reference=message.reference)
-    # SQSMessageAttributes.get() returns the raw dict; indexing returns the typed attribute.
-    correlation = record.message_attributes["correlation_id"] if "correlation_id" in record.message_attributes else None  # noqa: SIM401
-    if correlation is not None and correlation.string_value:
-        logger.set_correlation_id(correlation.string_value)
+    adopt_correlation_id(record)
     try:
         handle(message)
     except TransientError:

@@ -38,7 +38,8 @@ Control routes (no auth; JSON body, form fields or query parameters):
   GET  /checkout/{access_code}                      the page behind authorization_url
   GET  /_emulator/transactions/{ref}                the transaction as verify shows it
   POST /_emulator/transactions/{ref}/pay            body {"amount", "currency"} (or ?amount=&currency=)
-                                                    records another paid amount/currency than initialized
+                                                    records another paid amount/currency than initialized;
+                                                    "webhook": false pays without sending charge.success
   POST /_emulator/transactions/{ref}/decline | /abandon
   POST /_emulator/transactions/{ref}/webhook        resend the last webhook for it: ?times=N, ?signature=bad,
                                                     ?event=charge.success, ?forge=true (signed charge.success

@@ -283,7 +283,11 @@ class PaystackEmulator:
 
     def _control_pay(self, request: Request, reference: str) -> Response:
         values = _control_values(request)
-        data = self.store.pay(reference, amount=values.get("amount"), currency=values.get("currency"))
+        # webhook=false records the payment but sends no charge.success (a missed webhook, for the reconciler).
+        send_webhook = str(values.get("webhook", "true")).lower() not in {"false", "0", "no"}
+        data = self.store.pay(
+            reference, amount=values.get("amount"), currency=values.get("currency"), send_webhook=send_webhook
+        )
         if values.get("via") == "checkout":
             return self._after_checkout(self.store.transaction(reference), "successful")
         return _ok("Transaction paid", data)

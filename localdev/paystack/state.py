@@ -660,7 +660,9 @@ class Store:
         with self.lock:
             return self.transaction(reference).shape()
 
-    def pay(self, reference: str, *, amount: Any = None, currency: Any = None) -> dict[str, Any]:
+    def pay(
+        self, reference: str, *, amount: Any = None, currency: Any = None, send_webhook: bool = True
+    ) -> dict[str, Any]:
         with self.lock:
             txn = self.transaction(reference)
             if txn.status in {"success", "reversed"}:
@@ -692,7 +694,8 @@ class Store:
                 "account_name": None,
             }
             data = txn.shape()
-            self._emit("charge.success", data, subject="transaction", reference=txn.reference)
+            if send_webhook:
+                self._emit("charge.success", data, subject="transaction", reference=txn.reference)
             return data
 
     def decline(self, reference: str) -> dict[str, Any]:

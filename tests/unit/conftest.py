@@ -12,10 +12,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from localdev.moto_patches import serialize_dynamodb
 from localdev.template import LocalTemplate, load_template
 from market import aws, clock
 from market.auth import tokens
+from market.models.base import reset_connections
 from market.settings import get_settings
+
+# In-process moto, like the server, must not lose writes when tests race threads against it.
+serialize_dynamodb()
 
 
 @cache
@@ -53,6 +58,7 @@ def aws_resources(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsResources]:
 
 def _clear_caches() -> None:
     get_settings.cache_clear()
+    reset_connections()
     aws.reset_clients()
     tokens.signing_key.cache_clear()
     clock.set_offset(0)

@@ -7,11 +7,14 @@ table's TTL attribute (epoch seconds). The table itself is defined in ``template
 
 from __future__ import annotations
 
+import contextlib
+from functools import lru_cache
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.connection.table import TableConnection
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -71,15 +74,77 @@ class TableModel(Model):
             meta.host = settings.aws_endpoint_url
             meta.region = settings.region
             cls._connection = None
+        if cls._connection is None:
+            table = super()._get_connection()
+            # Every model class would otherwise open its own botocore client (25-90 ms each at cold start).
+            shared = connection()
+            with contextlib.suppress(ValueError):  # another model class of the table registered it first
+                shared.add_meta_table(table.connection.get_meta_table(table.table_name))
+            table.connection = shared
+            cls._connection = table
         return super()._get_connection()
 
 
+@lru_cache(maxsize=4)
+def _shared_connection(region: str, host: str | None) -> Connection:
+    return Connection(region=region, host=host, max_retry_attempts=3)
+
+
 def connection() -> Connection:
-    """A low-level connection bound to the settings (for transactions)."""
+    """The container's one low-level connection, bound to the settings (models and transactions share it)."""
     settings = get_settings()
-    return Connection(region=settings.region, host=settings.aws_endpoint_url, max_retry_attempts=3)
+    return _shared_connection(settings.region, settings.aws_endpoint_url)
 
 
-def transact_write(client_request_token: str | None = None) -> TransactWrite:
+def reset_connections() -> None:
+    """Forget the shared connection (tests that change the endpoint or start a new mock)."""
+    _shared_connection.cache_clear()
+
+
+class LabelledTransactWrite(TransactWrite):
+    """A TransactWrite that remembers a label per item, so a cancellation reason can be traced back.
+
+    pynamodb sends condition checks, then deletes, then puts, then updates, whatever order they were
+    added in; DynamoDB's ``CancellationReasons`` follow the order sent. Set ``label`` before adding
+    items; ``labels()`` gives the label of each item in the order sent.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.label = ""
+        self._labels: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
+
+    def condition_check(self, *args: Any, **kwargs: Any) -> None:
+        super().condition_check(*args, **kwargs)
+        self._labels["check"].append(self.label)
+
+    def delete(self, *args: Any, **kwargs: Any) -> None:
+        super().delete(*args, **kwargs)
+        self._labels["delete"].append(self.label)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        self._labels["put"].append(self.label)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._labels["update"].append(self.label)
+
+    def labels(self) -> list[str]:
+        return [*self._labels["check"], *self._labels["delete"], *self._labels["put"], *self._labels["update"]]
+
+
+def transact_write(client_request_token: str | None = None) -> LabelledTransactWrite:
     """``with transact_write() as tx: tx.save(...); tx.update(...)`` — one DynamoDB transaction."""
-    return TransactWrite(connection=connection(), client_request_token=client_request_token)
+    return LabelledTransactWrite(connection=connection(), client_request_token=client_request_token)
+
+
+def cancellation_codes(tx: LabelledTransactWrite, error: TransactWriteError) -> dict[str, set[str]]:
+    """``{label: {reason codes}}`` of a cancelled transaction (codes other than "None")."""
+    labels = tx.labels()
+    out: dict[str, set[str]] = {}
+    for index, reason in enumerate(error.cancellation_reasons):
+        if reason is None or reason.code in (None, "None") or index >= len(labels):
+            continue
+        out.setdefault(labels[index], set()).add(reason.code)
+    return out

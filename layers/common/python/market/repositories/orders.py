@@ -6,8 +6,6 @@ reference, its pending marker and (when given) its idempotency key in one transa
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,26 +15,21 @@ from pynamodb.transactions import TransactWrite
 
 from market import clock
 from market.cursors import decode_cursor, encode_cursor
-from market.errors import ValidationFailed
 from market.models.base import transact_write
 from market.models.order import (
-    IDEMPOTENCY_SK,
     ORDER_SK,
     REF_SK,
     TXN_SK,
-    IdempotencyItem,
     OrderItem,
     PendingOrderMarker,
     ReferenceItem,
     TransactionItem,
-    idempotency_pk,
     order_pk,
     pending_pk,
     reference_pk,
     transaction_pk,
 )
-
-IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+from market.repositories.idempotency import add_idempotency_key, replayed_resource_id
 
 
 @dataclass(frozen=True)
@@ -69,13 +62,6 @@ class OrderPage:
     next_cursor: str | None
 
 
-class IdempotencyKeyReused(ValidationFailed):
-    """The same Idempotency-Key came with a different request."""
-
-    def __init__(self) -> None:
-        super().__init__([], "This Idempotency-Key was used with a different request.")
-
-
 def _to_order(item: OrderItem) -> Order:
     return Order(
         id=item.order_id,
@@ -99,10 +85,6 @@ def _to_order(item: OrderItem) -> Order:
         refunded_amount=int(item.refunded_amount or 0),
         delivery_email_sent_at=item.delivery_email_sent_at,
     )
-
-
-def request_hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def order_key(order_id: str) -> OrderItem:
@@ -160,17 +142,14 @@ def create_order(order: Order, *, idempotency: tuple[str, str, dict[str, Any]] |
             tx.save(marker)
             if idempotency is not None:
                 caller_id, key, request = idempotency
-                tx.save(
-                    IdempotencyItem(
-                        idempotency_pk("orders", caller_id, key),
-                        IDEMPOTENCY_SK,
-                        scope="orders",
-                        request_hash=request_hash(request),
-                        resource_id=order.id,
-                        created_at=order.created_at,
-                        expires_at=clock.epoch_seconds() + IDEMPOTENCY_TTL_SECONDS,
-                    ),
-                    condition=IdempotencyItem.PK.does_not_exist(),
+                add_idempotency_key(
+                    tx,
+                    scope="orders",
+                    caller_id=caller_id,
+                    key=key,
+                    request=request,
+                    resource_id=order.id,
+                    created_at=order.created_at,
                 )
     except TransactWriteError as error:
         reasons = error.cancellation_reasons
@@ -190,15 +169,8 @@ def create_order(order: Order, *, idempotency: tuple[str, str, dict[str, Any]] |
 
 def replayed_order(scope: str, caller_id: str, key: str, request: dict[str, Any]) -> Order | None:
     """The order an earlier request with this key created; raises if the request differs."""
-    try:
-        record = IdempotencyItem.get(idempotency_pk(scope, caller_id, key), IDEMPOTENCY_SK, consistent_read=True)
-    except DoesNotExist:
-        return None
-    if record.expires_at is not None and int(record.expires_at) < clock.epoch_seconds():
-        return None
-    if record.request_hash != request_hash(request):
-        raise IdempotencyKeyReused
-    return get_order(record.resource_id)
+    order_id = replayed_resource_id(scope, caller_id, key, request)
+    return get_order(order_id) if order_id else None
 
 
 # ---------------------------------------------------------------- reads

@@ -7,7 +7,7 @@ import hashlib
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from market.ids import new_id
-from market.models.base import transact_write
+from market.models.base import cancellation_codes, transact_write
 from market.models.refresh_token import (
     FAMILY_SK,
     REFRESH_SK,
@@ -81,24 +81,28 @@ def rotate(old: RefreshTokenItem, new_digest: str, *, issued_at: str, expires_at
         new_digest, user_id=old.user_id, family_id=old.family_id, issued_at=issued_at, expires_at=expires_at
     )
     family = TokenFamilyItem(family_pk(old.family_id), FAMILY_SK)
+    tx = transact_write()
     try:
-        with transact_write() as tx:
+        with tx:
+            tx.label = "old"
             tx.update(
                 old,
                 actions=[RefreshTokenItem.spent_at.set(issued_at)],
                 condition=RefreshTokenItem.PK.exists() & RefreshTokenItem.spent_at.does_not_exist(),
             )
+            tx.label = "family"
             tx.update(
                 family,
                 actions=[TokenFamilyItem.expires_at.set(expires_at)],
                 condition=TokenFamilyItem.PK.exists() & TokenFamilyItem.revoked_at.does_not_exist(),
             )
+            tx.label = "successor"
             tx.save(successor, condition=RefreshTokenItem.PK.does_not_exist())
     except TransactWriteError as error:
-        codes = [reason.code if reason else None for reason in error.cancellation_reasons]
-        if len(codes) >= 2 and codes[1] == "ConditionalCheckFailed":
+        codes = cancellation_codes(tx, error)
+        if "ConditionalCheckFailed" in codes.get("family", set()):
             raise RotationRefused("revoked") from error
-        if (codes and codes[0] == "ConditionalCheckFailed") or "TransactionConflict" in codes:
+        if codes.get("old") or any("TransactionConflict" in found for found in codes.values()):
             raise RotationRefused("spent") from error
         raise
 

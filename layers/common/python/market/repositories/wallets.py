@@ -23,8 +23,9 @@ from pynamodb.transactions import TransactWrite
 from market import clock, ids
 from market.cursors import decode_cursor, encode_cursor
 from market.errors import Conflict, TransientError
-from market.models.base import transact_write
+from market.models.base import cancellation_codes, transact_write
 from market.models.wallet import BUCKETS, HoldItem, LedgerEntryItem, WalletBalanceItem, balance_sk, holds_pk, wallet_pk
+from market.observability import logger
 
 LIFETIME_FIELDS = ("lifetime_gross", "lifetime_fees", "lifetime_net", "lifetime_paid_out", "lifetime_refunds")
 
@@ -262,7 +263,6 @@ def apply_change(change: WalletChange, ops: Sequence[TxOp] = (), *, max_attempts
     for attempt in range(max_attempts):
         current = get_balance(change.creator_id, change.currency)
         values, entries = _compute(current, change)
-        names = [op.name for op in ops] + ["wallet"] + ["ledger"] * len(entries)
         wallet = WalletBalanceItem(wallet_pk(change.creator_id), balance_sk(change.currency))
         actions: list[Any] = [
             WalletBalanceItem.creator_id.set(change.creator_id),
@@ -276,27 +276,33 @@ def apply_change(change: WalletChange, ops: Sequence[TxOp] = (), *, max_attempts
             if current.version == 0
             else WalletBalanceItem.version == current.version
         )
+        tx = transact_write()
         try:
-            with transact_write() as tx:
+            with tx:
                 for op in ops:
+                    tx.label = op.name
                     op.add(tx)
+                tx.label = "wallet"
                 tx.update(wallet, actions=actions, condition=condition)
+                tx.label = "ledger"
                 for entry in entries:
                     tx.save(entry, condition=LedgerEntryItem.PK.does_not_exist())
         except TransactWriteError as error:
-            reasons = error.cancellation_reasons
-            failed = {
-                names[index]
-                for index, reason in enumerate(reasons)
-                if reason is not None and reason.code == "ConditionalCheckFailed" and index < len(names)
-            }
-            conflicted = any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
-            if failed - {"wallet"}:
-                raise OperationRejected(failed - {"wallet"}) from error
-            if "wallet" in failed or conflicted or not reasons:
+            codes = cancellation_codes(tx, error)
+            rejected = {name for name, found in codes.items() if "ConditionalCheckFailed" in found} - {"wallet"}
+            if rejected:
+                raise OperationRejected(rejected) from error
+            contended = "wallet" in codes or any("TransactionConflict" in found for found in codes.values())
+            if contended:
                 # Someone else changed the wallet first: read again and recompute.
                 time.sleep(min(0.5, 0.01 * (2**attempt)) * random.random())  # noqa: S311 - jitter, not crypto
                 continue
+            logger.error(
+                "wallet transaction refused",
+                reasons={name: sorted(found) for name, found in codes.items()},
+                error_code=error.cause_response_code,
+                error_message=error.cause_response_message,
+            )
             raise
         return Balance(
             creator_id=change.creator_id,

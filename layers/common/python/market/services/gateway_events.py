@@ -35,7 +35,35 @@ def _charge_success(message: GatewayEventMessage) -> object:
     return payments.settle_reference(message.gateway, message.reference)
 
 
-HANDLERS: dict[str, EventHandler] = {"charge.success": _charge_success}
+def _transfer_event(message: GatewayEventMessage) -> object:
+    # transfer.success / failed / reversed: the gateway's own record of the transfer decides.
+    from market.services import payouts
+
+    return payouts.sync_transfer(message.gateway, message.reference)
+
+
+def _refund_event(message: GatewayEventMessage) -> object:
+    # refund.processed / failed: ``reference`` is the order's; every open refund is checked with the gateway.
+    from market.services import refunds
+
+    return refunds.on_refund_event(message.gateway, message.reference, message.refund_id)
+
+
+def _refund_progress(message: GatewayEventMessage) -> object:
+    logger.info("refund in progress", gateway_event=message.event, reference=message.reference)
+    return None
+
+
+HANDLERS: dict[str, EventHandler] = {
+    "charge.success": _charge_success,
+    "transfer.success": _transfer_event,
+    "transfer.failed": _transfer_event,
+    "transfer.reversed": _transfer_event,
+    "refund.processed": _refund_event,
+    "refund.failed": _refund_event,
+    "refund.pending": _refund_progress,
+    "refund.processing": _refund_progress,
+}
 
 
 def register(event_name: str, handler: EventHandler) -> None:

@@ -1,0 +1,63 @@
+"""Payouts and the payout accounts they are sent to.
+
+- payout: ``PAYOUT#<id>`` / ``PAYOUT``; GSI1 ``CREATOR_PAYOUTS#<creator>`` / ``<created_at>#<id>``
+  (the creator's payouts, newest first). The payout id is also the gateway transfer reference,
+  so a transfer webhook finds its payout with one read. Status: ``pending`` (the money is on
+  hold, no transfer yet), ``processing`` (transfer initiated), ``paid``, ``failed``, ``reversed``.
+  The payout is written in the same transaction that moves its amount from ``available`` to
+  ``on_hold``, and every later status change rides in the transaction that moves the money.
+- payout account: ``WALLET#<creator>`` / ``PAYOUT_ACCOUNT#<currency>``: the resolved bank account
+  (masked number, account name) and the gateway's transfer recipient code. The full account
+  number is never stored: the recipient code is all a transfer needs.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+
+from market.models.base import TableModel
+
+PAYOUT_SK = "PAYOUT"
+PAYOUT_STATUSES = ("pending", "processing", "paid", "failed", "reversed")
+IN_FLIGHT_STATUSES = ("pending", "processing")
+
+
+def payout_pk(payout_id: str) -> str:
+    return f"PAYOUT#{payout_id}"
+
+
+def creator_payouts_pk(creator_id: str) -> str:
+    return f"CREATOR_PAYOUTS#{creator_id}"
+
+
+def payout_account_sk(currency: str) -> str:
+    return f"PAYOUT_ACCOUNT#{currency}"
+
+
+class PayoutItem(TableModel):
+    payout_id = UnicodeAttribute()
+    creator_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    gateway = UnicodeAttribute()
+    recipient_code = UnicodeAttribute()
+    account_masked = UnicodeAttribute(null=True)
+    bank_code = UnicodeAttribute(null=True)
+    transfer_code = UnicodeAttribute(null=True)
+    failure_reason = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    paid_at = UnicodeAttribute(null=True)
+
+
+class PayoutAccountItem(TableModel):
+    creator_id = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    gateway = UnicodeAttribute()
+    bank_code = UnicodeAttribute()
+    bank_name = UnicodeAttribute(null=True)
+    account_masked = UnicodeAttribute()
+    account_name = UnicodeAttribute()
+    recipient_code = UnicodeAttribute()
+    updated_at = UnicodeAttribute()

@@ -1,0 +1,50 @@
+"""Refunds of paid orders.
+
+- refund: ``REFUNDS#<order id>`` / ``REFUND#<refund id>``: amount, currency, the gateway's refund
+  id and a status: ``requested`` (written before the gateway call; shown as ``pending``),
+  ``pending`` (the gateway accepted it), ``processed``, ``failed``. The move to ``processed`` is
+  conditioned on the previous status and rides in the transaction that debits the creator, so
+  a repeated ``refund.processed`` can never debit twice.
+- refund totals: ``REFUNDS#<order id>`` / ``TOTALS``: ``committed`` (requested + pending +
+  processed amounts) and a ``version``. A refund request reserves its amount here with an
+  optimistic condition, so concurrent requests can never refund more than the order's amount.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+
+from market.models.base import TableModel
+
+TOTALS_SK = "TOTALS"
+OPEN_STATUSES = ("requested", "pending")
+
+
+def refunds_pk(order_id: str) -> str:
+    return f"REFUNDS#{order_id}"
+
+
+def refund_sk(refund_id: str) -> str:
+    return f"REFUND#{refund_id}"
+
+
+class RefundItem(TableModel):
+    refund_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    creator_id = UnicodeAttribute()
+    gateway = UnicodeAttribute()
+    gateway_refund_id = UnicodeAttribute(null=True)
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    requested_by = UnicodeAttribute()
+    failure_reason = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    processed_at = UnicodeAttribute(null=True)
+
+
+class RefundTotalsItem(TableModel):
+    order_id = UnicodeAttribute()
+    committed = NumberAttribute(default=0)
+    version = NumberAttribute(default=0)

@@ -1,0 +1,230 @@
+"""Download grants and library entries in the single table (keys in ``market.models.grant``).
+
+- A grant is found by the SHA-256 of its token; only the hash is stored.
+- Using a grant is ONE DynamoDB transaction: a condition check that the order still gives access
+  and a conditional update that decrements ``uses_left`` only while it is above zero, the grant
+  has not expired and was not revoked. Two concurrent uses of a one-use grant: exactly one wins.
+- Revoking flags every grant of an order (found through GSI1 ``ORDER_GRANTS#<order>``).
+- A delivery claim is a conditional put: taken only when absent or when its lease has run out.
+- The library is one query of ``LIBRARY#<buyer>``, newest payment first, with a signed cursor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
+
+from market.cursors import decode_cursor, encode_cursor
+from market.models.base import transact_write
+from market.models.grant import (
+    CLAIM_SK,
+    GRANT_SK,
+    DeliveryClaimItem,
+    GrantItem,
+    LibraryEntryItem,
+    delivery_pk,
+    grant_pk,
+    library_pk,
+    library_sk,
+    order_grants_pk,
+)
+from market.models.order import ORDER_SK, OrderItem, order_pk
+
+
+@dataclass(frozen=True)
+class Grant:
+    token_hash: str
+    order_id: str
+    buyer_id: str
+    product_id: str
+    uses_left: int
+    expires_at: int  # epoch seconds
+    created_at: str
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class LibraryEntry:
+    order_id: str
+    buyer_id: str
+    product_id: str
+    paid_at: str
+
+
+@dataclass(frozen=True)
+class LibraryPage:
+    items: list[LibraryEntry]
+    next_cursor: str | None
+
+
+class UseOutcome(StrEnum):
+    USED = "used"
+    REFUSED = "refused"  # a condition failed: used up, expired, revoked, or the order lost access
+    CONFLICT = "conflict"  # a concurrent transaction touched the same items; read again and retry
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _to_item(grant: Grant) -> GrantItem:
+    return GrantItem(
+        grant_pk(grant.token_hash),
+        GRANT_SK,
+        GSI1PK=order_grants_pk(grant.order_id),
+        GSI1SK=f"{grant.created_at}#{grant.token_hash[:16]}",
+        order_id=grant.order_id,
+        buyer_id=grant.buyer_id,
+        product_id=grant.product_id,
+        uses_left=grant.uses_left,
+        created_at=grant.created_at,
+        expires_at=grant.expires_at,
+    )
+
+
+def _to_grant(item: GrantItem) -> Grant:
+    return Grant(
+        token_hash=item.PK.removeprefix("GRANT#"),
+        order_id=item.order_id,
+        buyer_id=item.buyer_id,
+        product_id=item.product_id,
+        uses_left=int(item.uses_left),
+        expires_at=int(item.expires_at or 0),
+        created_at=item.created_at,
+        revoked=bool(item.revoked),
+    )
+
+
+def put_grant(grant: Grant) -> None:
+    _to_item(grant).save(condition=GrantItem.PK.does_not_exist())
+
+
+def put_grants(grants: Iterable[Grant]) -> None:
+    """Several new grants in batched writes (the tokens are random, so no two hashes collide)."""
+    with GrantItem.batch_write() as batch:
+        for grant in grants:
+            batch.save(_to_item(grant))
+
+
+def get_grant(token_hash: str) -> Grant | None:
+    try:
+        return _to_grant(GrantItem.get(grant_pk(token_hash), GRANT_SK, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def use_grant(token_hash: str, order_id: str, now: int, access_statuses: tuple[str, ...]) -> UseOutcome:
+    """Take one use of a grant in one transaction, only while it is valid and the order gives access."""
+    grant = GrantItem(grant_pk(token_hash), GRANT_SK)
+    still_valid = (
+        (GrantItem.uses_left > 0)
+        & (GrantItem.expires_at > now)  # DynamoDB's TTL deletes late, so expiry is checked here
+        & GrantItem.revoked.does_not_exist()
+        & (GrantItem.order_id == order_id)
+    )
+    try:
+        with transact_write() as tx:
+            tx.condition_check(
+                OrderItem, order_pk(order_id), ORDER_SK, condition=OrderItem.status.is_in(*access_statuses)
+            )
+            tx.update(grant, actions=[GrantItem.uses_left.add(-1)], condition=still_valid)
+    except TransactWriteError as error:
+        codes = {reason.code for reason in error.cancellation_reasons if reason is not None}
+        if "ConditionalCheckFailed" in codes:
+            return UseOutcome.REFUSED
+        if "TransactionConflict" in codes:
+            return UseOutcome.CONFLICT
+        raise
+    return UseOutcome.USED
+
+
+def revoke_order_grants(order_id: str, revoked_at: str) -> int:
+    """Flag every grant of an order as revoked; returns how many were revoked now.
+
+    GSI1 is eventually consistent, so a grant minted in the same instant may be missed; using a
+    grant also checks the order's status in the same transaction, which covers that case.
+    """
+    revoked = 0
+    for item in GrantItem.gsi1.query(order_grants_pk(order_id)):
+        if item.revoked:
+            continue
+        try:
+            GrantItem(item.PK, item.SK).update(
+                actions=[GrantItem.revoked.set(True), GrantItem.revoked_at.set(revoked_at)],
+                condition=GrantItem.PK.exists(),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                continue  # removed by TTL meanwhile
+            raise
+        revoked += 1
+    return revoked
+
+
+# ---------------------------------------------------------------- delivery claims
+
+CLAIM_RETENTION_SECONDS = 24 * 3600
+
+
+def claim_delivery(order_id: str, claim_id: str, now: int, lease_seconds: int) -> bool:
+    """Take the order's delivery lease; False while another consumer holds a live one."""
+    claim = DeliveryClaimItem(
+        delivery_pk(order_id),
+        CLAIM_SK,
+        order_id=order_id,
+        claimed_until=now + lease_seconds,
+        claim_id=claim_id,
+        expires_at=now + CLAIM_RETENTION_SECONDS,
+    )
+    try:
+        claim.save(condition=DeliveryClaimItem.PK.does_not_exist() | (DeliveryClaimItem.claimed_until <= now))
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def release_delivery(order_id: str, claim_id: str) -> None:
+    """Give the lease back (after a failed send), unless someone else has taken it since."""
+    try:
+        DeliveryClaimItem(delivery_pk(order_id), CLAIM_SK).delete(condition=DeliveryClaimItem.claim_id == claim_id)
+    except DeleteError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+# ---------------------------------------------------------------- library
+
+
+def put_library_entry(entry: LibraryEntry) -> None:
+    """Add a paid order to its buyer's library (idempotent: the same order always has the same key)."""
+    LibraryEntryItem(
+        library_pk(entry.buyer_id),
+        library_sk(entry.paid_at, entry.order_id),
+        order_id=entry.order_id,
+        buyer_id=entry.buyer_id,
+        product_id=entry.product_id,
+        paid_at=entry.paid_at,
+    ).save()
+
+
+def list_library(buyer_id: str, limit: int, cursor: str | None) -> LibraryPage:
+    scope = f"library:{buyer_id}"
+    start = decode_cursor(cursor, scope)
+    result = LibraryEntryItem.query(
+        library_pk(buyer_id),
+        LibraryEntryItem.SK.startswith("ORDER#"),
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=start,
+    )
+    items = [
+        LibraryEntry(order_id=item.order_id, buyer_id=item.buyer_id, product_id=item.product_id, paid_at=item.paid_at)
+        for item in result
+    ]
+    return LibraryPage(items=items, next_cursor=encode_cursor(result.last_evaluated_key, scope))
