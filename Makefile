@@ -59,7 +59,7 @@ typecheck: venv
 	$(VENV)/bin/mypy layers/common/python/market localdev functions
 
 unit: venv
-	$(PY) -m pytest tests/unit tests/property -q $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit tests/property -q -n 2 $(PYTEST_ARGS)
 
 integration: venv
 	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
@@ -88,8 +88,10 @@ test-sam-local: venv sam-local-build
 	LOCAL_SQS_VISIBILITY_TIMEOUT=$${LOCAL_SQS_VISIBILITY_TIMEOUT:-10} $(PY) -m localdev.sam_local \
 		--run $(PY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# In-process tests on two workers; then the tests that share one local stack, in one process.
 test: venv sam-venv lint typecheck
-	$(PY) -m pytest tests -q $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit tests/property tests/template -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) -m bench
