@@ -83,9 +83,10 @@ sam-local-build: sam-venv
 sam-local: venv sam-local-build
 	$(PY) -m localdev.sam_local
 
-# The same integration tests, against the functions in Lambda containers (skips what cannot reach them).
+# The same integration tests, against the functions in Lambda containers (skips what cannot reach them);
+# the same short visibility timeout as the embedded stack the tests start themselves.
 test-sam-local: venv sam-local-build
-	LOCAL_SQS_VISIBILITY_TIMEOUT=$${LOCAL_SQS_VISIBILITY_TIMEOUT:-10} $(PY) -m localdev.sam_local \
+	LOCAL_SQS_VISIBILITY_TIMEOUT=$${LOCAL_SQS_VISIBILITY_TIMEOUT:-2} $(PY) -m localdev.sam_local \
 		--run $(PY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # In-process tests on two workers; then the tests that share one local stack, in one process.

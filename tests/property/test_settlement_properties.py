@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from market.money import platform_fee
@@ -68,7 +68,6 @@ def scenarios(draw: st.DrawFn) -> tuple[list[OrderSpec], list[tuple[int, str]], 
     max_examples=15,
     deadline=None,
     derandomize=bool(os.environ.get("CI")),
-    suppress_health_check=[HealthCheck.too_slow],
 )
 @given(scenarios())
 def test_any_sequence_of_repeated_settlements_credits_each_paid_order_once(

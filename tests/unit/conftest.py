@@ -23,6 +23,19 @@ from market.settings import get_settings
 serialize_dynamodb()
 
 
+class _CachedClients:
+    """A boto3 session stand-in whose clients are made once per run: moto intercepts them in every
+    ``mock_aws`` context, and making clients is most of a fixture's cost."""
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return _client(service, kwargs.get("region_name") or "us-east-1", kwargs.get("endpoint_url"))
+
+
+@cache
+def _client(service: str, region: str, endpoint_url: str | None) -> Any:
+    return boto3.Session().client(service, region_name=region, endpoint_url=endpoint_url)
+
+
 @cache
 def _template() -> dict[str, Any]:
     return load_template()
@@ -41,7 +54,7 @@ def aws_resources(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsResources]:
     """Fresh moto services per test, created from the template; env and caches point at them."""
     with mock_aws():
         local = LocalTemplate(_template(), stack_name="unit")
-        local.create_resources(boto3.Session())
+        local.create_resources(_CachedClients())
         table = local.physical_name("Table")
         bucket = local.physical_name("FilesBucket")
         monkeypatch.setenv("TABLE_NAME", table)
@@ -51,7 +64,7 @@ def aws_resources(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsResources]:
         monkeypatch.setenv("PAYOUTS_QUEUE_URL", local.queue_urls["PayoutsQueue"])
         monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
         _clear_caches()
-        boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=get_settings().email_sender)
+        _CachedClients().client("ses").verify_email_identity(EmailAddress=get_settings().email_sender)
         yield AwsResources(local, table, bucket, dict(local.queue_urls))
     _clear_caches()
 

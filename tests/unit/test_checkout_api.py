@@ -229,15 +229,6 @@ def test_idempotency_keys_belong_to_their_caller(api: Api, creator: tuple[str, s
     assert second["order"]["buyer_id"] == bola[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "orders.replayed_order treats an idempotency record past expires_at as absent, but create_order still "
-        "puts the record with attribute_not_exists(PK); until DynamoDB's TTL sweeper deletes the item (it can lag "
-        "by days; moto never deletes it) the put fails, replayed_order returns None again and the raw "
-        "TransactWriteError becomes a 500"
-    ),
-)
 def test_an_idempotency_key_reused_after_its_window_creates_a_new_order(
     api: Api, creator: tuple[str, str], buyer: tuple[str, str]
 ) -> None:

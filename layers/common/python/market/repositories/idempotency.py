@@ -53,7 +53,8 @@ def add_idempotency_key(
             created_at=created_at,
             expires_at=clock.epoch_seconds() + IDEMPOTENCY_TTL_SECONDS,
         ),
-        condition=IdempotencyItem.PK.does_not_exist(),
+        # An expired key may still be in the table (TTL deletes lazily): it no longer counts.
+        condition=IdempotencyItem.PK.does_not_exist() | (IdempotencyItem.expires_at < clock.epoch_seconds()),
     )
 
 
