@@ -19,6 +19,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -74,6 +75,10 @@ class StackConfig:
         if mode not in (EMBEDDED, SAM_LOCAL):
             raise ValueError(f"unknown local mode {mode!r} (embedded or sam-local)")
         overrides = json.loads(PARAMETERS_FILE.read_text())["Parameters"] if PARAMETERS_FILE.exists() else {}
+        # LOCAL_PARAMETER_OVERRIDES="HoldDays=NGN:1 PlatformFeeBps=250", as sam --parameter-overrides takes them.
+        for pair in shlex.split(env.get("LOCAL_PARAMETER_OVERRIDES", "")):
+            name, _, value = pair.partition("=")
+            overrides[name] = value
         api_port = int(env.get("LOCAL_API_PORT", "3000"))
         gateway_port = int(env.get("LOCAL_GATEWAY_PORT", "3001"))
         aws_port = int(env.get("LOCAL_AWS_PORT", "5000"))

@@ -394,8 +394,8 @@ def test_only_the_creator_or_an_admin_may_refund(stack: Any, creator: Creator) -
 
 
 def test_the_hold_release_schedule_runs_on_the_stack(stack: Any) -> None:
-    # Locally every hold period is 0 days (localdev/parameters.json), so no sale waits in pending;
-    # the release itself is covered in tests/unit/test_wallet_holds.py. Here: the job is wired and runs.
+    # This stack has no hold period (localdev/parameters.json): the job is wired and runs. A sale held and
+    # released over a stack with HoldDays=NGN:1 is in test_holds.py; edge cases in tests/unit/test_wallet_holds.py.
     result = stack.run_schedule("HoldReleaseFunction")
 
     assert set(result) == {"due", "released", "skipped"}
