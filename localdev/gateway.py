@@ -209,17 +209,18 @@ class LocalGateway:
             result = route.runtime.invoke(event)
         except InvocationError as error:
             log.error(  # noqa: TRY400 - the traceback is the worker's, already logged
-                "%s %s -> %s failed: %s", request.method, request.path, route.runtime.spec.logical_id, error
+                "%s %s -> %s failed: %s", request.method, route.route_key, route.runtime.spec.logical_id, error
             )
             # API Gateway answers a failed integration with 500 {"message": "Internal Server Error"}.
             return Response(
                 json.dumps({"message": "Internal Server Error"}), status=500, content_type="application/json"
             )
         response = build_response(result)
+        # The route key, not the path: a path may carry a secret (the token of a download link).
         log.info(
             "%s %s -> %s %s (%.0f ms)",
             request.method,
-            request.path,
+            route.route_key,
             route.runtime.spec.logical_id,
             response.status_code,
             (time.monotonic() - started) * 1000,

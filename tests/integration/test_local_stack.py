@@ -205,3 +205,27 @@ def _depth(probe: StackProcess, url: str) -> int:
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_ctrl_c_stops_the_stack_and_every_function_instance() -> None:
+    import signal
+
+    offset = int(os.environ.get("PROBE_PORT_OFFSET", "100")) + 10
+    stack = StackProcess.start(
+        api_port=3000 + offset,
+        gateway_port=3001 + offset,
+        aws_port=5000 + offset,
+        template=PROBE_TEMPLATE,
+        log_name="probe-ctrl-c",
+    )
+    assert stack.process is not None
+    try:
+        echo(stack.http.get(f"{stack.api}/items/special"))
+        pids = [pid for function in stack.functions().values() for pid in function["instances"]]
+        assert pids, "a function instance should be running"
+        stack.process.send_signal(signal.SIGINT)
+        assert stack.process.wait(timeout=30) == 0
+    finally:
+        stack.stop()
+    for pid in pids:
+        wait_until(lambda pid=pid: not os.path.exists(f"/proc/{pid}"), timeout=10, what=f"instance {pid} gone")
