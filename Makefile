@@ -73,19 +73,20 @@ build: sam-venv
 
 # ---- sam local: Docker, a locally built Lambda base image, and an x86_64 (this machine's) build.
 lambda-image:
-	localdev/lambda-image
+	bash localdev/lambda-image
 
 sam-local-build: sam-venv
 	LAYER_ARCH=$(LOCAL_ARCH) $(SAM_ENV) $(SAM) build --parallel --cached \
 		--build-dir $(SAM_LOCAL_BUILD)/build --cache-dir $(SAM_LOCAL_BUILD)/cache \
 		--parameter-overrides Architecture=$(LOCAL_ARCH)
 
-sam-local: venv sam-local-build
+# localdev/sam_local.py runs `make sam-local-build` itself (not while a sam-local stack runs on that build).
+sam-local: venv sam-venv
 	$(PY) -m localdev.sam_local
 
 # The same integration tests, against the functions in Lambda containers (skips what cannot reach them);
 # the same short visibility timeout as the embedded stack the tests start themselves.
-test-sam-local: venv sam-local-build
+test-sam-local: venv sam-venv
 	LOCAL_SQS_VISIBILITY_TIMEOUT=$${LOCAL_SQS_VISIBILITY_TIMEOUT:-2} $(PY) -m localdev.sam_local \
 		--run $(PY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 

@@ -7,7 +7,7 @@ Starts, and on Ctrl-C stops, everything it needs that is not already running:
 3. the local stack in sam-local mode (AWS emulator, Paystack emulator, pumps, helpers on :3003);
 4. ``sam local start-lambda`` on :3002 (the pumps and schedules invoke the containers through it)
    and ``sam local start-api`` on :3000, from the x86_64 build in ``.aws-sam/sam-local/build``
-   (``make sam-local-build``), with ``--env-vars`` written by the stack. Each gets the built
+   (``make sam-local-build``, run first), with ``--env-vars`` written by the stack. Each gets the built
    template less the functions it never serves (start-api: the functions with HTTP routes;
    start-lambda: the others), so that ``--warm-containers EAGER`` starts each function once.
 
@@ -259,17 +259,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="python -m localdev.sam_local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--ready-timeout", type=float, default=300.0, help="seconds to wait for sam local")
+    parser.add_argument("--skip-build", action="store_true", help="use .aws-sam/sam-local/build as it is")
     parser.add_argument("--run", nargs=argparse.REMAINDER, help="run this command against the stack, then stop")
     args = parser.parse_args(argv)
     command = args.run[1:] if args.run and args.run[0] == "--" else args.run
 
-    if not (BUILD_DIR / "template.yaml").exists():
-        log.error("no sam-local build in %s: run `make sam-local-build` first", BUILD_DIR)
-        return 2
     probe = StackConfig.from_env(mode=SAM_LOCAL)
-    if command and already_running(probe):
+    if already_running(probe):
+        if command is None:
+            log.error("a sam-local stack is already running (helpers on %s)", probe.helpers_url)
+            return 1
+        # Not rebuilt: its containers run the build directory as it is.
         log.info("a sam-local stack is already running: using it")
         return subprocess.run(command, env=test_environment(probe), check=False).returncode
+    if not args.skip_build:
+        subprocess.run(["make", "--no-print-directory", "sam-local-build"], cwd=REPO_ROOT, check=True)
 
     stopped = threading.Event()
 
@@ -286,9 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     seen_containers: set[str] = set()
     try:
         if shutil.which("dockerd") is None or shutil.which("debootstrap") is None:
-            subprocess.run([str(LAMBDA_IMAGE)], check=True)  # installs them (Debian packages) and builds the image
+            # Installs them (Debian packages) and builds the image with a dockerd of its own.
+            subprocess.run(["bash", str(LAMBDA_IMAGE)], check=True)
         docker.ensure()
-        subprocess.run([str(LAMBDA_IMAGE)], check=True)  # nothing to do when the image exists
+        subprocess.run(["bash", str(LAMBDA_IMAGE)], check=True)  # nothing to do when the image exists
         os.environ["LOCAL_FUNCTION_HOST"] = Docker.bridge_gateway()
         config = StackConfig.from_env(mode=SAM_LOCAL)
         stack = LocalStack(config)
@@ -315,12 +320,14 @@ def main(argv: list[str] | None = None) -> int:
         if command is None:
             sys.stderr.write(" Ctrl-C stops everything.\n\n")
             sys.stderr.flush()
+            failed = False
             while not stopped.wait(1):
                 for server in servers:
                     if not server.alive():
                         log.error("%s exited:\n%s", server.name, server.tail())
+                        failed = True
                         stopped.set()
-            return 0
+            return 1 if failed else 0
         sys.stderr.write(f" Running: {' '.join(command)}\n\n")
         sys.stderr.flush()
         run_started = time.monotonic()

@@ -87,6 +87,21 @@ def test_transfer_success_pays_the_payout_out_of_on_hold_once(gateway: FakeGatew
     assert wallet.audit(CREATOR) == []
 
 
+def test_a_concurrent_repeat_of_transfer_success_settles_once_without_failing(gateway: FakeGateway) -> None:
+    payout = a_payout()
+    run_payouts_worker(payout.id)
+    gateway.set_transfer(payout.id, "success")
+    stale = payouts_repo.get_payout(payout.id)  # what a second consumer read before the first one settled
+    assert stale is not None
+    deliver_gateway_event("transfer.success", payout.id)
+
+    payouts._finalize(stale)  # its on_hold is gone: recognised as settled, not an error for SQS to retry
+
+    assert status_of(payout.id) == "paid"
+    assert balance() == (275000, 0, 200000)
+    assert wallet.audit(CREATOR) == []
+
+
 def test_a_success_webhook_the_gateway_does_not_confirm_changes_nothing(gateway: FakeGateway) -> None:
     payout = a_payout()
     run_payouts_worker(payout.id)  # the gateway still says pending

@@ -18,6 +18,7 @@ def default_ports(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("LOCAL_API_PORT", "LOCAL_GATEWAY_PORT", "LOCAL_AWS_PORT", "LOCAL_HELPERS_PORT", "LOCAL_LAMBDA_PORT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("LOCAL_MODE", raising=False)
+    monkeypatch.delenv("LOCAL_PARAMETER_OVERRIDES", raising=False)
 
 
 def test_on_aws_no_function_gets_an_aws_endpoint_url() -> None:

@@ -315,6 +315,13 @@ def _finalize(payout: Payout) -> None:
     except OperationRejected:
         logger.info("payout already settled", payout_id=payout.id)
         return
+    except wallets_repo.InsufficientFunds:
+        # A repeated event after the payout was settled finds its money gone from on_hold first.
+        current = payouts_repo.get_payout(payout.id)
+        if current is not None and current.status not in ("pending", "processing"):
+            logger.info("payout already settled", payout_id=payout.id, status=current.status)
+            return
+        raise
     logger.info("payout paid", payout_id=payout.id, amount=payout.amount, currency=payout.currency)
     _metric("paid")
 
