@@ -22,7 +22,7 @@ from market.models.order import OrderItem
 from market.models.product import Product, ProductFile
 from market.repositories import orders as orders_repo
 from market.repositories import products as product_repo
-from market.repositories.orders import Order
+from market.repositories.orders import Order, new_pending_order
 from tests.unit.events import lambda_context, load_function
 
 PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
@@ -88,8 +88,8 @@ def an_order(
     now = clock.iso(clock.now())
     order_id = f"ord_{uuid.uuid4().hex[:16]}"
     order = orders_repo.create_order(
-        Order(
-            id=order_id,
+        new_pending_order(
+            order_id=order_id,
             buyer_id=buyer_id,
             buyer_email=buyer_email,
             product_id=product.id,
@@ -97,18 +97,9 @@ def an_order(
             creator_id=product.creator_id,
             amount=product.price,
             currency=product.currency,
-            status="pending",
             gateway="paystack",
             reference=f"mkt-{order_id}",
-            authorization_url=None,
             created_at=now,
-            updated_at=now,
-            paid_at=None,
-            failure_reason=None,
-            platform_fee=None,
-            net_amount=None,
-            refunded_amount=0,
-            delivery_email_sent_at=None,
         )
     )
     if status in ("paid", "refunded", "partially_refunded"):

@@ -44,7 +44,7 @@ from market.repositories import orders as orders_repo
 from market.repositories import products as product_repo
 from market.repositories import users as users_repo
 from market.repositories import wallets as wallets_repo
-from market.repositories.orders import Order
+from market.repositories.orders import Order, new_pending_order
 from market.settings import get_settings
 
 GATEWAY = "paystack"
@@ -295,8 +295,8 @@ def a_pending_order(
     order_id = ids.new_id("ord_")
     now = clock.iso(clock.now())
     return orders_repo.create_order(
-        Order(
-            id=order_id,
+        new_pending_order(
+            order_id=order_id,
             buyer_id=buyer_id,
             buyer_email="buyer@example.com",
             product_id=product_id,
@@ -304,18 +304,9 @@ def a_pending_order(
             creator_id=creator_id,
             amount=amount,
             currency=currency,
-            status="pending",
             gateway=GATEWAY,
             reference=f"mkt-{order_id.replace('_', '-')}",
-            authorization_url=None,
             created_at=now,
-            updated_at=now,
-            paid_at=None,
-            failure_reason=None,
-            platform_fee=None,
-            net_amount=None,
-            refunded_amount=0,
-            delivery_email_sent_at=None,
         )
     )
 

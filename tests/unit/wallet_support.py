@@ -29,7 +29,7 @@ from market.gateways.base import (
 )
 from market.gateways.registry import override_gateway
 from market.repositories import orders as orders_repo
-from market.repositories.orders import Order
+from market.repositories.orders import Order, new_pending_order
 from market.services import payments
 from tests.unit.events import http_event, json_body, lambda_context, load_function
 
@@ -175,8 +175,8 @@ def a_sale(
     """A real order, paid at the (fake) gateway and settled by the real settlement code."""
     order_id = ids.new_id("ord_")
     now = clock.iso(clock.now())
-    order = Order(
-        id=order_id,
+    order = new_pending_order(
+        order_id=order_id,
         buyer_id=buyer_id,
         buyer_email="buyer@example.com",
         product_id=product_id,
@@ -184,18 +184,9 @@ def a_sale(
         creator_id=creator_id,
         amount=amount,
         currency=currency,
-        status="pending",
         gateway="paystack",
         reference=f"mkt-{order_id}",
-        authorization_url=None,
         created_at=now,
-        updated_at=now,
-        paid_at=None,
-        failure_reason=None,
-        platform_fee=None,
-        net_amount=None,
-        refunded_amount=0,
-        delivery_email_sent_at=None,
     )
     orders_repo.create_order(order)
     gateway.paid[order.reference] = (amount, currency)

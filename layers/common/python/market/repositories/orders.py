@@ -56,6 +56,45 @@ class Order:
     delivery_email_sent_at: str | None
 
 
+def new_pending_order(
+    *,
+    order_id: str,
+    buyer_id: str,
+    buyer_email: str,
+    product_id: str,
+    product_title: str,
+    creator_id: str,
+    amount: int,
+    currency: str,
+    gateway: str,
+    reference: str,
+    created_at: str,
+) -> Order:
+    """A new order waiting for its payment: nothing paid, failed, refunded or delivered yet."""
+    return Order(
+        id=order_id,
+        buyer_id=buyer_id,
+        buyer_email=buyer_email,
+        product_id=product_id,
+        product_title=product_title,
+        creator_id=creator_id,
+        amount=amount,
+        currency=currency,
+        status="pending",
+        gateway=gateway,
+        reference=reference,
+        authorization_url=None,
+        created_at=created_at,
+        updated_at=created_at,
+        paid_at=None,
+        failure_reason=None,
+        platform_fee=None,
+        net_amount=None,
+        refunded_amount=0,
+        delivery_email_sent_at=None,
+    )
+
+
 @dataclass(frozen=True)
 class OrderPage:
     items: list[Order]

@@ -11,7 +11,7 @@ from market.gateways.registry import DEFAULT_GATEWAY, get_gateway
 from market.observability import logger
 from market.repositories import orders as orders_repo
 from market.repositories import users as users_repo
-from market.repositories.orders import Order, OrderPage
+from market.repositories.orders import Order, OrderPage, new_pending_order
 from market.services import catalog
 from market.services.payments import settle_order
 from market.settings import get_settings
@@ -47,8 +47,8 @@ def create_order(caller: Caller, product_id: str, idempotency_key: str | None) -
         raise NotFound("The signed-in user no longer exists.")
     now = clock.iso(clock.now())
     order_id = ids.new_id("ord_")
-    order = Order(
-        id=order_id,
+    order = new_pending_order(
+        order_id=order_id,
         buyer_id=caller.user_id,
         buyer_email=buyer.email,
         product_id=product.id,
@@ -56,18 +56,9 @@ def create_order(caller: Caller, product_id: str, idempotency_key: str | None) -
         creator_id=product.creator_id,
         amount=product.price,
         currency=product.currency,
-        status="pending",
         gateway=DEFAULT_GATEWAY,
         reference=new_reference(order_id),
-        authorization_url=None,
         created_at=now,
-        updated_at=now,
-        paid_at=None,
-        failure_reason=None,
-        platform_fee=None,
-        net_amount=None,
-        refunded_amount=0,
-        delivery_email_sent_at=None,
     )
     idempotency = (caller.user_id, idempotency_key, request) if idempotency_key else None
     stored = orders_repo.create_order(order, idempotency=idempotency)
