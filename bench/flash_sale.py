@@ -44,7 +44,7 @@ from bench.support import (
 )
 
 if TYPE_CHECKING:
-    from market.repositories.wallets import WalletChange
+    from market.domain.wallet import WalletChange
 
 CURRENCY = "NGN"
 PRICE = 120_000
@@ -80,7 +80,7 @@ class ScenarioResult:
 
 
 def change_for(batch: Batch) -> WalletChange:
-    from market.repositories.wallets import Movement, WalletChange
+    from market.domain.wallet import Movement, WalletChange
 
     movements = []
     for order_id in batch.order_ids:
@@ -112,7 +112,7 @@ def plan(name: str, sales: int, creators: int, per_transaction: int) -> list[Bat
 def run_scenario(
     name: str, batches: Sequence[Batch], threads: int, calls: ApiCalls, max_seconds: float
 ) -> ScenarioResult:
-    from market.errors import TransientError
+    from market.domain.errors import TransientError
     from market.repositories.wallets import apply_change, check_wallet, get_balance
 
     calls.reset()

@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from market.auth.guard import authenticated, caller
-from market.errors import NotFound
+from market.domain.errors import NotFound
 from market.http import json_response, make_resolver, source_ip
 from market.observability import logger
 from market.schemas.auth import LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest, TokenPairOut, UserOut
@@ -30,7 +30,7 @@ def register(body: RegisterRequest) -> Response[str]:
     user = auth.register(
         email=body.email, password=body.password.get_secret_value(), role=body.role, display_name=body.display_name
     )
-    return json_response(201, UserOut.from_item(user))
+    return json_response(201, UserOut.model_validate(user))
 
 
 @app.post("/auth/login")
@@ -53,7 +53,7 @@ def logout(body: LogoutRequest) -> Response[str]:
 
 @app.get("/me", middlewares=[authenticated])
 def me() -> Response[str]:
-    return json_response(200, UserOut.from_item(auth.profile(caller(app).user_id)))
+    return json_response(200, UserOut.model_validate(auth.profile(caller(app).user_id)))
 
 
 @app.route(".+", method=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from market.auth.guard import authenticated, caller
-from market.http import json_response, make_resolver
+from market.domain.errors import AppError
+from market.http import Cursor, Limit, json_response, make_resolver, problem_response
 from market.observability import get_metrics, logger
 from market.schemas.delivery import DownloadLinkOut, LibraryPageOut
-from market.services import delivery
+from market.services import downloads, library
 
 app = make_resolver()
 
-Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
-# A download link is a bearer secret: never cached, never sent on as a Referer.
+NO_STORE = {"Cache-Control": "no-store"}
+# A download link is a bearer secret: never cached, never sent on as a Referer (errors included).
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def private(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    try:
+        response = next_middleware(resolver)
+    except AppError as error:
+        response = problem_response(error)
+    response.headers.update(PRIVATE)
+    return response
 
 
 def _host() -> str:
@@ -29,26 +38,25 @@ def _host() -> str:
 
 @app.get("/library", middlewares=[authenticated])
 def get_library(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
-    page = delivery.library(caller(app), limit, cursor, _host())
-    return json_response(200, LibraryPageOut.of(page), headers={"Cache-Control": "no-store"})
+    page = library.library(caller(app), limit, cursor, _host())
+    return json_response(200, LibraryPageOut.model_validate(page), headers=NO_STORE)
 
 
 @app.post("/orders/<order_id>/download-link", middlewares=[authenticated])
 def create_download_link(order_id: str) -> Response[str]:
-    link = delivery.issue_download_link(caller(app), order_id, _host())
-    return json_response(201, DownloadLinkOut.of(link), headers={"Cache-Control": "no-store"})
+    link = library.issue_download_link(caller(app), order_id, _host())
+    return json_response(201, DownloadLinkOut.model_validate(link), headers=NO_STORE)
 
 
-@app.get("/downloads/<token>")
+@app.get("/downloads/<token>", middlewares=[private])
 def download(token: str) -> Response[str]:
-    url = delivery.redeem_download(token)
-    return Response(status_code=302, body="", headers={"Location": url, **PRIVATE})
+    return Response(status_code=302, body="", headers={"Location": downloads.redeem_download(token)})
 
 
-@app.head("/downloads/<token>")
+@app.head("/downloads/<token>", middlewares=[private])
 def check_download(token: str) -> Response[str]:
-    delivery.check_download(token)
-    return Response(status_code=200, body="", headers=PRIVATE)
+    downloads.check_download(token)
+    return Response(status_code=200, body="")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from market.auth.guard import authenticated, bearer_token, caller, require_role
-from market.auth.tokens import Caller, verify_access_token
-from market.http import json_response, make_resolver
+from market.auth.guard import caller, caller_or_none, creator_only, optional_caller
+from market.http import Cursor, Limit, json_response, make_resolver
 from market.observability import logger
 from market.schemas.products import (
     CreateProductRequest,
@@ -28,25 +26,13 @@ from market.services import catalog, uploads
 
 app = make_resolver()
 
-creator_only = [authenticated, require_role("creator")]
-Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
-
-
-def optional_caller(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
-    """Public routes: a valid token identifies the caller; a bad one is still a 401."""
-    authorization = resolver.current_event.headers.get("authorization")
-    if authorization:
-        resolver.context["caller"] = verify_access_token(bearer_token(authorization))
-    return next_middleware(resolver)
-
 
 @app.post("/products", middlewares=creator_only)
 def create_product(body: CreateProductRequest) -> Response[str]:
     product = catalog.create_product(
         caller(app).user_id, title=body.title, description=body.description, price=body.price, currency=body.currency
     )
-    return json_response(201, CreatorProductOut.of(product))
+    return json_response(201, CreatorProductOut.model_validate(product))
 
 
 @app.patch("/products/<product_id>", middlewares=creator_only)
@@ -59,7 +45,7 @@ def update_product(product_id: str, body: UpdateProductRequest) -> Response[str]
         price=body.price,
         currency=body.currency,
     )
-    return json_response(200, CreatorProductOut.of(product))
+    return json_response(200, CreatorProductOut.model_validate(product))
 
 
 @app.delete("/products/<product_id>", middlewares=creator_only)
@@ -71,7 +57,7 @@ def archive_product(product_id: str) -> Response[str]:
 @app.post("/products/<product_id>/publish", middlewares=creator_only)
 def publish_product(product_id: str) -> Response[str]:
     product = catalog.publish_product(caller(app).user_id, product_id)
-    return json_response(200, CreatorProductOut.of(product))
+    return json_response(200, CreatorProductOut.model_validate(product))
 
 
 @app.post("/products/<product_id>/upload", middlewares=creator_only)
@@ -90,7 +76,7 @@ def upload_ticket(product_id: str, body: UploadTicketRequest) -> Response[str]:
 @app.get("/creator/products", middlewares=creator_only)
 def creator_products(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
     page = catalog.list_creator_products(caller(app).user_id, limit, cursor)
-    items = [CreatorProductOut.of(product) for product in page.items]
+    items = [CreatorProductOut.model_validate(product) for product in page.items]
     return json_response(200, CreatorProductPageOut(items=items, next_cursor=page.next_cursor))
 
 
@@ -99,16 +85,17 @@ def list_products(
     limit: Limit = 20, cursor: Cursor = None, creator_id: Annotated[str | None, Query(max_length=64)] = None
 ) -> Response[str]:
     page = catalog.list_catalog(limit, cursor, creator_id=creator_id)
-    items = [ProductOut.public(product) for product in page.items]
+    items = [ProductOut.model_validate(product) for product in page.items]
     return json_response(200, ProductPageOut(items=items, next_cursor=page.next_cursor))
 
 
 @app.get("/products/<product_id>", middlewares=[optional_caller])
 def get_product(product_id: str) -> Response[str]:
-    who = app.context.get("caller")
-    viewer_id = who.user_id if isinstance(who, Caller) else None
-    product, is_creator = catalog.visible_product(product_id, viewer_id)
-    return json_response(200, CreatorProductOut.of(product) if is_creator else ProductOut.public(product))
+    who = caller_or_none(app)
+    product, is_creator = catalog.visible_product(product_id, who.user_id if who else None)
+    return json_response(
+        200, CreatorProductOut.model_validate(product) if is_creator else ProductOut.model_validate(product)
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -6,17 +6,16 @@ from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from market.auth.guard import authenticated, caller, require_role
-from market.http import json_response, make_resolver
+from market.auth.guard import authenticated, caller, creator_only
+from market.http import Cursor, IdempotencyKey, Limit, json_response, make_resolver
 from market.observability import get_metrics, logger
 from market.schemas.wallet import (
     BalanceOut,
     DashboardOut,
-    LedgerEntryOut,
     LedgerPageOut,
     PayoutAccountOut,
     PayoutAccountRequest,
@@ -24,32 +23,27 @@ from market.schemas.wallet import (
     PayoutOut,
     PayoutRequestBody,
     RefundAcceptedOut,
+    RefundOut,
     RefundRequestBody,
     WalletOut,
 )
 from market.services import dashboard, payouts, refunds, wallet
 
 app = make_resolver()
-creator_only = [authenticated, require_role("creator")]
 
-Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
 CurrencyQuery = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")]
-IdempotencyKey = Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=200)]
 
 
 @app.get("/wallet", middlewares=creator_only)
 def get_wallet() -> Response[str]:
     balances = wallet.balances(caller(app).user_id)
-    return json_response(200, WalletOut(balances=[BalanceOut.of(b) for b in balances]))
+    return json_response(200, WalletOut(balances=[BalanceOut.model_validate(b) for b in balances]))
 
 
 @app.get("/wallet/ledger", middlewares=creator_only)
 def get_ledger(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
     page = wallet.ledger(caller(app).user_id, limit, cursor)
-    return json_response(
-        200, LedgerPageOut(items=[LedgerEntryOut.of(e) for e in page.items], next_cursor=page.next_cursor)
-    )
+    return json_response(200, LedgerPageOut.model_validate(page))
 
 
 @app.get("/creator/dashboard", middlewares=creator_only)
@@ -58,7 +52,7 @@ def get_dashboard(
     last: Annotated[date | None, Query(alias="to")] = None,
 ) -> Response[str]:
     view = dashboard.dashboard(caller(app).user_id, first, last)
-    return json_response(200, DashboardOut.of(view))
+    return json_response(200, DashboardOut.model_validate(view))
 
 
 @app.put("/wallet/payout-account", middlewares=creator_only)
@@ -66,30 +60,32 @@ def put_payout_account(body: PayoutAccountRequest) -> Response[str]:
     account = payouts.set_payout_account(
         caller(app).user_id, bank_code=body.bank_code, account_number=body.account_number, currency=body.currency
     )
-    return json_response(200, PayoutAccountOut.of(account))
+    return json_response(200, PayoutAccountOut.model_validate(account))
 
 
 @app.get("/wallet/payout-account", middlewares=creator_only)
 def get_payout_account(currency: CurrencyQuery = None) -> Response[str]:
-    return json_response(200, PayoutAccountOut.of(payouts.get_payout_account(caller(app).user_id, currency)))
+    return json_response(
+        200, PayoutAccountOut.model_validate(payouts.get_payout_account(caller(app).user_id, currency))
+    )
 
 
 @app.post("/wallet/payouts", middlewares=creator_only)
 def create_payout(body: PayoutRequestBody, idempotency_key: IdempotencyKey = None) -> Response[str]:
     request = payouts.PayoutRequest(caller(app).user_id, body.amount, body.currency, idempotency_key)
-    return json_response(202, PayoutOut.of(payouts.request_payout(request)))
+    return json_response(202, PayoutOut.model_validate(payouts.request_payout(request)))
 
 
 @app.get("/wallet/payouts", middlewares=creator_only)
 def list_payouts(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
     page = payouts.list_payouts(caller(app).user_id, limit, cursor)
-    return json_response(200, PayoutListOut(items=[PayoutOut.of(p) for p in page.items], next_cursor=page.next_cursor))
+    return json_response(200, PayoutListOut.model_validate(page))
 
 
 @app.post("/orders/<order_id>/refund", middlewares=[authenticated])
 def refund_order(order_id: str, body: RefundRequestBody | None = None) -> Response[str]:
     refund = refunds.request_refund(caller(app), order_id, body.amount if body else None)
-    return json_response(202, RefundAcceptedOut.of(refund, refunds.public_status(refund)))
+    return json_response(202, RefundAcceptedOut(order_id=refund.order_id, refund=RefundOut.model_validate(refund)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

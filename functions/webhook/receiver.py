@@ -1,8 +1,11 @@
 """Gateway webhook receiver: check the signature over the raw body, enqueue, answer 200 at once.
 
-No database write and no gateway call happen here; the payments consumer verifies every
-event with the gateway's API. Imports are kept to what signature checking and one SQS send
-need (no resolver, no pydantic): this function must stay fast when Paystack retries in bursts.
+``POST /webhooks/<gateway>``: the gateway's profile (``market.gateways.profiles``) verifies the
+webhook and says what it means; a signed event we act on goes to the payments queue as a
+``GatewayEventMessage``. No database write and no gateway call happen here: the payments consumer
+verifies every event with the gateway's API. Imports are kept to what signature checking and one
+SQS send need (no resolver, no pydantic): this function must stay fast when a gateway retries in
+bursts.
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from market.gateways.credentials import paystack_secret_key
-from market.gateways.paystack_signature import SIGNATURE_HEADER, verify_webhook_signature
+from market.gateways.profiles import PROFILES
+from market.messages import GatewayEventMessage, send
+from market.problem import PROBLEM_JSON, problem_body
 
 logger = Logger()
-PROBLEM_TYPE_BASE = "https://errors.marketplace.dev/"
-QUEUED_EVENT_PREFIXES = ("charge.", "transfer.", "refund.")
+RECEIVED = {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": '{"received": true}'}
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,10 @@ def sqs_client() -> Any:
 
 
 def problem(status: int, slug: str, title: str, detail: str) -> dict[str, Any]:
-    body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     return {
         "statusCode": status,
-        "headers": {"content-type": "application/problem+json", "cache-control": "no-store"},
-        "body": json.dumps(body),
+        "headers": {"content-type": PROBLEM_JSON, "cache-control": "no-store"},
+        "body": json.dumps(problem_body(status, slug, title, detail)),
     }
 
 
@@ -64,35 +66,19 @@ def raw_body(event: dict[str, Any]) -> bytes:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
         return base64.b64decode(body, validate=True)
-    return str(body).encode("utf-8")
+    return str(body).encode("utf-8", "surrogatepass")
 
 
-def queue_message(gateway: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """The consumer's message: which gateway, which event, which reference; never the body's values."""
-    event_name = payload.get("event")
-    data = payload.get("data")
-    if not isinstance(event_name, str) or not isinstance(data, dict):
-        return None
-    if event_name.startswith("refund."):
-        reference = data.get("transaction_reference") or (data.get("transaction") or {}).get("reference")
-    else:
-        reference = data.get("reference")
-    if not isinstance(reference, str) or not reference:
-        return None
-    message: dict[str, Any] = {
-        "gateway": gateway,
-        "event": event_name,
-        "reference": reference,
-        "received_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z",
-    }
-    refund_id = data.get("id") if event_name.startswith("refund.") else None
-    if refund_id is not None:
-        message["refund_id"] = str(refund_id)
-    return message
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z"
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    gateway = str(event.get("rawPath") or "").rstrip("/").rpartition("/")[2]
+    profile = PROFILES.get(gateway)
+    if profile is None:
+        return problem(404, "not-found", "Not Found", "No gateway takes webhooks at this path.")
     settings = receiver_settings()
     try:
         body = raw_body(event)
@@ -100,30 +86,33 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return problem(400, "bad-request", "Bad Request", "The body is not valid base64.")
     if len(body) > settings.max_body_bytes:
         return problem(413, "payload-too-large", "Payload Too Large", "The webhook body is too large.")
-    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    if not verify_webhook_signature(body, headers.get(SIGNATURE_HEADER), paystack_secret_key()):
-        logger.warning("webhook signature rejected", gateway="paystack")
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    if not profile.verify_webhook(body, headers, profile.webhook_secret()):
+        logger.warning("webhook signature rejected", gateway=gateway)
         return problem(401, "invalid-signature", "Unauthorized", "The webhook signature is missing or wrong.")
     try:
         payload = json.loads(body)
     except ValueError:
         return problem(400, "bad-request", "Bad Request", "The body is not JSON.")
-    message = queue_message("paystack", payload) if isinstance(payload, dict) else None
-    if message is None or not message["event"].startswith(QUEUED_EVENT_PREFIXES):
-        logger.info(
-            "webhook ignored",
-            gateway="paystack",
-            gateway_event=str(payload.get("event")) if isinstance(payload, dict) else None,
-        )
-        return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": '{"received": true}'}
-    sqs_client().send_message(
-        QueueUrl=settings.payments_queue_url,
-        MessageBody=json.dumps(message),
-        MessageAttributes={
-            "correlation_id": {"DataType": "String", "StringValue": str(logger.get_correlation_id() or "")},
-        }
-        if logger.get_correlation_id()
-        else {},
+    webhook = profile.parse_webhook(payload)
+    if webhook is None:
+        name = payload.get("event") if isinstance(payload, dict) else None
+        logger.info("webhook ignored", gateway=gateway, gateway_event=name if isinstance(name, str) else None)
+        return RECEIVED
+    message = GatewayEventMessage(
+        gateway=gateway,
+        event=webhook.kind,
+        reference=webhook.reference,
+        received_at=now_iso(),
+        gateway_event=webhook.gateway_event,
+        refund_id=webhook.refund_id,
+        transaction_id=webhook.transaction_id,
     )
-    logger.info("webhook queued", gateway="paystack", gateway_event=message["event"], reference=message["reference"])
-    return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": '{"received": true}'}
+    send(
+        message,
+        queue_url=settings.payments_queue_url,
+        client=sqs_client(),
+        correlation_id=logger.get_correlation_id() or context.aws_request_id,
+    )
+    logger.info("webhook queued", gateway=gateway, gateway_event=webhook.gateway_event, reference=webhook.reference)
+    return RECEIVED

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from market.money import platform_fee
+from market.domain.money import platform_fee
+from market.domain.order import Order
 from market.repositories import wallets as wallets_repo
-from market.repositories.orders import Order
 from market.services import payments
 from market.services.payments import Outcome
 from market.settings import get_settings

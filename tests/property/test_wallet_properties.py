@@ -19,12 +19,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from market import clock
-from market.auth.tokens import Caller
-from market.errors import AppError
+from market.domain.errors import AppError
+from market.domain.order import Order
+from market.domain.user import Caller
 from market.gateways.registry import reset_gateways
 from market.repositories import refunds as refunds_repo
 from market.repositories import wallets as wallets_repo
-from market.repositories.orders import Order
 from market.services import payouts, refunds, wallet
 from market.services.payouts import PayoutRequest
 from market.settings import get_settings

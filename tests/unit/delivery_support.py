@@ -17,12 +17,14 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from market import clock
-from market.models.base import transact_write
+from market.domain.money import Money
+from market.domain.order import Order
+from market.domain.product import Product, ProductFile
 from market.models.order import OrderItem
-from market.models.product import Product, ProductFile
 from market.repositories import orders as orders_repo
 from market.repositories import products as product_repo
-from market.repositories.orders import Order, new_pending_order
+from market.repositories.transactions import transact_write
+from tests.unit import events
 from tests.unit.events import lambda_context, load_function
 
 PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
@@ -88,15 +90,14 @@ def an_order(
     now = clock.iso(clock.now())
     order_id = f"ord_{uuid.uuid4().hex[:16]}"
     order = orders_repo.create_order(
-        new_pending_order(
+        Order.new_pending(
             order_id=order_id,
             buyer_id=buyer_id,
             buyer_email=buyer_email,
             product_id=product.id,
             product_title=product.title,
             creator_id=product.creator_id,
-            amount=product.price,
-            currency=product.currency,
+            price=Money(product.price, product.currency),
             gateway="paystack",
             reference=f"mkt-{order_id}",
             created_at=now,
@@ -120,22 +121,7 @@ def set_order_status(order_id: str, status: str) -> None:
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": "handle",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:unit-DeliveryQueue",
-                "awsRegion": "us-east-1",
-            }
-            for body in bodies
-        ]
-    }
+    return events.sqs_event(*bodies, queue="DeliveryQueue")
 
 
 def run_worker(*bodies: str) -> dict[str, Any]:

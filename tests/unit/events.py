@@ -119,3 +119,42 @@ def header(response: dict[str, Any], name: str) -> str | None:
         if key.lower() == name.lower():
             return str(value)
     return None
+
+
+def sqs_event(*bodies: str, queue: str = "Queue", message_ids: list[str] | None = None) -> dict[str, Any]:
+    """An SQS event of ``bodies`` as Lambda's event source mapping delivers it (the local pump's records)."""
+    from localdev.pumps import sqs_record
+
+    ids = message_ids or [str(uuid.uuid4()) for _ in bodies]
+    arn = f"arn:aws:sqs:us-east-1:123456789012:unit-{queue}"
+    return {
+        "Records": [
+            sqs_record({"MessageId": message_id, "ReceiptHandle": "handle", "Body": body}, arn, "us-east-1")
+            for message_id, body in zip(ids, bodies, strict=True)
+        ]
+    }
+
+
+def gateway_event_body(
+    event: str, reference: str, *, refund_id: str | None = None, received_at: str = "2026-01-05T10:30:01Z"
+) -> str:
+    """The payments-queue body the webhook receiver writes for a Paystack ``event`` about ``reference``."""
+    from market.gateways import paystack_webhook
+    from market.messages import GatewayEventMessage, encode
+
+    data: dict[str, Any] = (
+        {"transaction_reference": reference, "id": refund_id}
+        if event.startswith("refund.")
+        else {"reference": reference}
+    )
+    webhook = paystack_webhook.parse({"event": event, "data": data})
+    assert webhook is not None, f"not an event the receiver queues: {event}"
+    message = GatewayEventMessage(
+        gateway="paystack",
+        event=webhook.kind,
+        reference=webhook.reference,
+        received_at=received_at,
+        gateway_event=webhook.gateway_event,
+        refund_id=webhook.refund_id,
+    )
+    return encode(message)

@@ -24,6 +24,11 @@ from pynamodb.exceptions import DoesNotExist
 
 from localdev.template import LocalTemplate, load_template
 from market import aws, clock, ids
+from market.domain.money import Money
+from market.domain.order import Order
+from market.domain.product import Product, ProductFile
+from market.domain.user import User
+from market.domain.wallet import LedgerEntry
 from market.gateways.base import (
     Bank,
     GatewayNotFound,
@@ -38,13 +43,11 @@ from market.gateways.base import (
 )
 from market.gateways.registry import override_gateway, reset_gateways
 from market.models.order import TXN_SK, OrderItem, PendingOrderMarker, TransactionItem, transaction_pk
-from market.models.product import Product, ProductFile
 from market.models.wallet import HoldItem, SalesCounterItem, holds_pk, stats_pk
 from market.repositories import orders as orders_repo
 from market.repositories import products as product_repo
 from market.repositories import users as users_repo
 from market.repositories import wallets as wallets_repo
-from market.repositories.orders import Order, new_pending_order
 from market.settings import get_settings
 
 GATEWAY = "paystack"
@@ -66,6 +69,7 @@ class FakeGateway:
     """
 
     name: str = GATEWAY
+    mode: str | None = "test"
     payments: dict[str, VerifiedPayment] = field(default_factory=dict)
     unavailable: dict[str, int | None] = field(default_factory=dict)
     initialized: list[str] = field(default_factory=list)
@@ -82,7 +86,7 @@ class FakeGateway:
         *,
         status: PaymentStatus = "success",
         gateway_status: str | None = None,
-        domain: str | None = "test",
+        mode: str | None = "test",
         fees: int | None = 3_850,
     ) -> VerifiedPayment:
         """From now on, verify of ``reference`` answers this."""
@@ -97,7 +101,7 @@ class FakeGateway:
             currency=currency,
             paid_at=datetime(2026, 1, 5, 10, 30, tzinfo=UTC) if status == "success" else None,
             fees=fees if status == "success" else None,
-            domain=domain,
+            mode=mode,
             gateway_response="Approved" if status == "success" else "Declined",
             customer_email="buyer@example.com",
         )
@@ -106,7 +110,7 @@ class FakeGateway:
         return payment
 
     def pay(self, order: Order, **overrides: Any) -> VerifiedPayment:
-        """The buyer paid ``order`` in full (override amount, currency, domain... to pay otherwise)."""
+        """The buyer paid ``order`` in full (override amount, currency, mode... to pay otherwise)."""
         amount = overrides.pop("amount", order.amount)
         currency = overrides.pop("currency", order.currency)
         return self.report(order.reference, amount, currency, **overrides)
@@ -231,8 +235,8 @@ def a_user(role: str = "customer", *, email: str | None = None) -> str:
     """A registered user (written through the users repository); returns the id."""
     user_id = ids.new_id("usr_")
     users_repo.create_user(
-        users_repo.new_user_item(
-            user_id=user_id,
+        User(
+            id=user_id,
             email=email or f"{user_id}@example.com",
             password_hash="$argon2id$not-used-here",
             role=role,
@@ -295,15 +299,14 @@ def a_pending_order(
     order_id = ids.new_id("ord_")
     now = clock.iso(clock.now())
     return orders_repo.create_order(
-        new_pending_order(
+        Order.new_pending(
             order_id=order_id,
             buyer_id=buyer_id,
             buyer_email="buyer@example.com",
             product_id=product_id,
             product_title=product_title,
             creator_id=creator_id,
-            amount=amount,
-            currency=currency,
+            price=Money(amount, currency),
             gateway=GATEWAY,
             reference=f"mkt-{order_id.replace('_', '-')}",
             created_at=now,
@@ -336,9 +339,9 @@ def pending_marker_exists(order: Order) -> bool:
     return True
 
 
-def ledger(creator_id: str) -> list[wallets_repo.LedgerEntry]:
+def ledger(creator_id: str) -> list[LedgerEntry]:
     """Every ledger entry of the creator, oldest first."""
-    entries: list[wallets_repo.LedgerEntry] = []
+    entries: list[LedgerEntry] = []
     cursor: str | None = None
     while True:
         page = wallets_repo.list_ledger(creator_id, 100, cursor)
@@ -348,7 +351,7 @@ def ledger(creator_id: str) -> list[wallets_repo.LedgerEntry]:
             return list(reversed(entries))
 
 
-def sale_entries(creator_id: str, order_id: str) -> list[wallets_repo.LedgerEntry]:
+def sale_entries(creator_id: str, order_id: str) -> list[LedgerEntry]:
     return [e for e in ledger(creator_id) if e.type == "sale" and e.order_id == order_id]
 
 

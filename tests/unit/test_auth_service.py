@@ -14,7 +14,8 @@ import pytest
 from market import clock
 from market.auth import passwords
 from market.auth.tokens import verify_access_token
-from market.errors import Conflict, Forbidden, InvalidToken, TooManyRequests
+from market.domain.errors import Conflict, Forbidden, InvalidToken, TooManyRequests
+from market.domain.user import User
 from market.models.refresh_token import RefreshTokenItem, TokenFamilyItem
 from market.models.user import EmailGuardItem, UserItem, email_pk, user_pk
 from market.repositories import refresh_tokens, users
@@ -40,7 +41,7 @@ def unique_email() -> str:
     return f"user-{uuid.uuid4().hex[:12]}@example.com"
 
 
-def registered(role: str = "customer", email: str | None = None) -> UserItem:
+def registered(role: str = "customer", email: str | None = None) -> User:
     return auth.register(email=email or unique_email(), password=PASSWORD, role=role, display_name=None)
 
 
@@ -57,7 +58,7 @@ def raw_item(pk: str, sk: str) -> dict[str, Any] | None:
 def test_register_stores_normalised_email_and_argon2id_hash_not_the_password() -> None:
     user = auth.register(email="  Ada.Lovelace@Example.COM ", password=PASSWORD, role="creator", display_name="Ada")
 
-    stored = raw_item(user_pk(user.user_id), "PROFILE")
+    stored = raw_item(user_pk(user.id), "PROFILE")
     assert stored is not None
     assert stored["email"] == {"S": "ada.lovelace@example.com"}
     assert stored["role"] == {"S": "creator"}
@@ -67,7 +68,7 @@ def test_register_stores_normalised_email_and_argon2id_hash_not_the_password() -
     assert guard == {
         "PK": {"S": "EMAIL#ada.lovelace@example.com"},
         "SK": {"S": "EMAIL"},
-        "user_id": {"S": user.user_id},
+        "user_id": {"S": user.id},
     }
 
 
@@ -85,9 +86,7 @@ def test_registration_whose_email_guard_already_exists_writes_no_user() -> None:
     # The state a concurrent winner leaves between the early check and the transaction: the guard
     # must be part of the same transaction as the user, so the loser writes nothing at all.
     email = unique_email()
-    user = users.new_user_item(
-        user_id="usr_loser", email=email, password_hash="x", role="customer", display_name=None, created_at="t"
-    )
+    user = User(id="usr_loser", email=email, password_hash="x", role="customer", display_name=None, created_at="t")
     EmailGuardItem(email_pk(email), "EMAIL", user_id="usr_winner").save()
 
     with pytest.raises(users.EmailTaken):
@@ -141,7 +140,7 @@ def test_login_returns_an_access_token_for_the_user_and_role() -> None:
     pair = auth.login(email=user.email.upper(), password=PASSWORD, source_ip="10.0.0.1")
 
     caller = verify_access_token(pair.access_token)
-    assert (caller.user_id, caller.role) == (user.user_id, "creator")
+    assert (caller.user_id, caller.role) == (user.id, "creator")
     assert pair.expires_in == 15 * 60
     assert pair.refresh_token
 
@@ -194,7 +193,7 @@ def test_account_locks_after_five_failures_then_opens_when_the_window_passes() -
 
     clock.set_offset(-(clock.epoch_seconds() % WINDOW) + WINDOW + 1)
     pair = auth.login(email=user.email, password=PASSWORD, source_ip="10.1.0.2")
-    assert verify_access_token(pair.access_token).user_id == user.user_id
+    assert verify_access_token(pair.access_token).user_id == user.id
 
 
 @pytest.mark.usefixtures("aws_resources")
@@ -276,7 +275,7 @@ def test_login_rehashes_a_password_hashed_with_older_parameters(monkeypatch: pyt
 
     auth.login(email=user.email, password=PASSWORD, source_ip="10.5.0.1")
 
-    new_hash = users.get_user(user.user_id).password_hash  # type: ignore[union-attr]
+    new_hash = users.get_user(user.id).password_hash  # type: ignore[union-attr]
     assert new_hash != old_hash
     assert "t=2" in new_hash
     assert not passwords.needs_rehash(new_hash)
@@ -289,7 +288,7 @@ def test_login_keeps_a_hash_made_with_the_current_parameters() -> None:
 
     auth.login(email=user.email, password=PASSWORD, source_ip="10.5.0.2")
 
-    assert users.get_user(user.user_id).password_hash == user.password_hash  # type: ignore[union-attr]
+    assert users.get_user(user.id).password_hash == user.password_hash  # type: ignore[union-attr]
 
 
 # ---------------------------------------------------------------- refresh and logout
@@ -301,7 +300,7 @@ def test_refresh_token_is_stored_only_as_its_sha256() -> None:
     pair = auth.login(email=user.email, password=PASSWORD, source_ip="10.6.0.1")
 
     stored = RefreshTokenItem.get(f"REFRESH#{refresh_tokens.digest(pair.refresh_token)}", "REFRESH")
-    assert stored.user_id == user.user_id
+    assert stored.user_id == user.id
     assert pair.refresh_token not in str(stored.attribute_values)
     assert stored.expires_at == pytest.approx(clock.epoch_seconds() + 30 * 24 * 3600, abs=5)
     assert [item for item in RefreshTokenItem.scan() if pair.refresh_token in str(item.attribute_values)] == []
@@ -399,7 +398,7 @@ def test_logout_revokes_the_family_of_the_presented_token() -> None:
     first = auth.login(email=user.email, password=PASSWORD, source_ip="10.7.0.1")
     second = auth.refresh(first.refresh_token)
 
-    auth.logout(user_id=user.user_id, refresh_token=first.refresh_token)
+    auth.logout(user_id=user.id, refresh_token=first.refresh_token)
 
     with pytest.raises(auth.InvalidRefreshToken):
         auth.refresh(second.refresh_token)
@@ -411,7 +410,7 @@ def test_logout_with_someone_elses_refresh_token_is_refused_and_revokes_nothing(
     alices = auth.login(email=alice.email, password=PASSWORD, source_ip="10.7.0.2")
 
     with pytest.raises(auth.InvalidRefreshToken):
-        auth.logout(user_id=mallory.user_id, refresh_token=alices.refresh_token)
+        auth.logout(user_id=mallory.id, refresh_token=alices.refresh_token)
 
     assert auth.refresh(alices.refresh_token).access_token
 
@@ -419,7 +418,7 @@ def test_logout_with_someone_elses_refresh_token_is_refused_and_revokes_nothing(
 @pytest.mark.usefixtures("aws_resources")
 def test_profile_of_a_deleted_user_is_an_invalid_token() -> None:
     user = registered()
-    UserItem(user_pk(user.user_id), "PROFILE").delete()
+    UserItem(user_pk(user.id), "PROFILE").delete()
 
     with pytest.raises(InvalidToken):
-        auth.profile(user.user_id)
+        auth.profile(user.id)

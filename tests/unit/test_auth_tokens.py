@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import Response
 from market import clock
 from market.auth.guard import authenticated, caller, require_role
 from market.auth.tokens import issue_access_token, verify_access_token
-from market.errors import InvalidToken
+from market.domain.errors import InvalidToken
 from market.http import json_response, make_resolver
 from market.settings import get_settings
 from tests.unit.events import header, http_event, json_body, lambda_context

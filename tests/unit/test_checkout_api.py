@@ -199,7 +199,7 @@ def test_replaying_an_idempotency_key_returns_the_same_order(
     assert (first_status, replay_status) == (201, 201)
     assert replay["order"]["id"] == first["order"]["id"]
     assert replay["payment"] == first["payment"]
-    assert [item.order_id for item in order_items_of_buyer(buyer[0])] == [first["order"]["id"]]
+    assert [item.id for item in order_items_of_buyer(buyer[0])] == [first["order"]["id"]]
     assert gateway.initialized == [first["order"]["reference"]]  # the page is initialized once
 
 

@@ -15,9 +15,10 @@ import requests
 
 from market import clock
 from market.auth.tokens import issue_access_token
+from market.domain.order import ACCESS_STATUSES
 from market.repositories import grants as grants_repo
 from market.repositories import products as product_repo
-from market.services import delivery
+from market.services import downloads, library
 from market.settings import get_settings
 from tests.unit.delivery_support import PDF, a_product, an_order, run_worker, set_order_status
 from tests.unit.events import http_event, json_body, lambda_context, load_function
@@ -174,14 +175,14 @@ def test_revoking_an_orders_grants_makes_every_link_410(api: Api, bucket: str) -
     links = [api.fresh_link(order.id) for _ in range(3)]
     untouched = api.fresh_link(other.id)
 
-    assert delivery.revoke_order_grants(order.id) == 3
+    assert downloads.revoke_order_grants(order.id) == 3
 
     for link in links:
         status, body, headers = api.download(link["url"])
         _assert_gone(status, body, headers)
         assert "no longer valid" in body["detail"]
     assert api.download(untouched["url"])[0] == 302
-    assert delivery.revoke_order_grants(order.id) == 0  # already revoked
+    assert downloads.revoke_order_grants(order.id) == 0  # already revoked
 
 
 def test_uses_and_lifetime_come_from_the_settings(api: Api, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,8 +226,8 @@ def test_the_same_grant_cannot_be_used_twice_even_after_both_requests_read_it(ap
     token_hash = grants_repo.hash_token(urlsplit(link["url"]).path.rsplit("/", 1)[1])
     now = clock.epoch_seconds()
 
-    first = grants_repo.use_grant(token_hash, order.id, now, delivery.ACCESS_STATUSES)
-    second = grants_repo.use_grant(token_hash, order.id, now, delivery.ACCESS_STATUSES)
+    first = grants_repo.use_grant(token_hash, order.id, now, ACCESS_STATUSES)
+    second = grants_repo.use_grant(token_hash, order.id, now, ACCESS_STATUSES)
 
     assert (first, second) == (grants_repo.UseOutcome.USED, grants_repo.UseOutcome.REFUSED)
 
@@ -293,7 +294,7 @@ def test_no_fresh_link_for_an_order_that_gives_no_access(api: Api, bucket: str, 
 def test_fresh_links_are_limited_per_order_per_hour(api: Api, bucket: str) -> None:
     order = an_order(a_product(bucket))
     other = an_order(a_product(bucket))
-    for _ in range(delivery.LINKS_PER_ORDER_PER_HOUR):
+    for _ in range(library.LINKS_PER_ORDER_PER_HOUR):
         api.fresh_link(order.id)
 
     status, body, headers = api.call("POST", f"/orders/{order.id}/download-link", as_user="buyer-1")

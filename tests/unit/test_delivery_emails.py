@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from market.emails import DeliveryEmail, delivery_email, format_amount
-from market.services.delivery import content_disposition
+from market.storage import content_disposition
 
 
 @pytest.mark.parametrize(

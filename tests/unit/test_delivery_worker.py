@@ -14,11 +14,11 @@ import boto3
 import pytest
 
 from market import clock
-from market.auth.tokens import Caller
+from market.domain.user import Caller
 from market.emails import format_time
 from market.repositories import grants as grants_repo
 from market.repositories import orders as orders_repo
-from market.services import delivery
+from market.services import delivery, library
 from market.settings import get_settings
 from tests.unit.delivery_support import a_product, an_order, run_worker, sent_emails, set_order_status
 from tests.unit.events import http_event, lambda_context, load_function
@@ -165,6 +165,6 @@ def test_a_delivered_order_is_in_the_buyers_library(bucket: str) -> None:
     order = an_order(a_product(bucket), buyer_id="buyer-lib")
     assert run_worker(message(order.id))["batchItemFailures"] == []
 
-    page = delivery.library(Caller(user_id="buyer-lib", role="customer"), limit=20, cursor=None)
+    page = library.library(Caller(user_id="buyer-lib", role="customer"), limit=20, cursor=None)
 
     assert [item.order_id for item in page.items] == [order.id]

@@ -11,13 +11,13 @@ import boto3
 import pytest
 import requests
 
-from market.errors import GatewayError, TransientError
+from market.domain.errors import GatewayError, TransientError
 from market.gateways import paystack as paystack_module
 from market.gateways import registry
 from market.gateways.base import GatewayApiError, GatewayNotFound, GatewayUnavailable, PaymentGateway
 from market.gateways.credentials import MissingSecret, paystack_secret_key, resolve_secret
 from market.gateways.paystack import PaystackGateway
-from market.gateways.paystack_signature import sign, verify_webhook_signature
+from market.gateways.paystack_webhook import sign, verify_webhook_signature
 from market.settings import get_settings
 from tests.helpers import wait_until
 from tests.unit.paystack_support import SECRET_KEY, RunningEmulator, WebhookReceiver, unused_port
@@ -49,9 +49,8 @@ def emulator(running: RunningEmulator) -> Iterator[RunningEmulator]:
 
 @pytest.fixture
 def gateway(emulator: RunningEmulator) -> Iterator[PaystackGateway]:
-    client = PaystackGateway(emulator.url, SECRET_KEY, CLIENT_TIMEOUT, retries=2, backoff_factor=0.01)
-    yield client
-    client.close()
+    with requests.Session() as session:
+        yield PaystackGateway(emulator.url, SECRET_KEY, CLIENT_TIMEOUT, retries=2, backoff_factor=0.01, session=session)
 
 
 def control(emulator: RunningEmulator, path: str, **body: Any) -> dict[str, Any]:
@@ -134,7 +133,7 @@ def test_verify_after_payment_reports_success_with_amount_fees_and_domain(
     assert payment.reference == reference
     assert (payment.amount, payment.requested_amount, payment.currency) == (250_000, 250_000, "NGN")
     assert payment.fees == 3_750  # 1.5 %
-    assert payment.domain == "test"
+    assert payment.mode == "test"
     assert payment.paid_at is not None
     assert payment.paid_at.tzinfo is not None
     assert payment.gateway_id.isdigit()
@@ -568,7 +567,7 @@ def test_the_signature_module_imports_neither_requests_nor_pydantic() -> None:
     import sys
 
     code = (
-        "import sys; import market.gateways.paystack_signature, market.gateways.credentials; "
+        "import sys; import market.gateways.paystack_webhook, market.gateways.credentials; "
         "heavy = [m for m in ('requests', 'pydantic', 'boto3', 'urllib3') if m in sys.modules]; "
         "print(','.join(heavy))"
     )

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from market.auth.guard import authenticated, caller, require_role
 from market.auth.tokens import issue_access_token
-from market.errors import Conflict, TooManyRequests
+from market.domain.errors import Conflict, TooManyRequests
 from market.http import json_response, make_resolver
 from tests.unit.events import http_event, lambda_context
 

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from market import clock
-from market.errors import TransientError
+from market.domain.errors import TransientError
+from market.domain.order import Order
 from market.gateways.base import GatewayUnavailable
 from market.gateways.registry import reset_gateways
 from market.repositories import orders as orders_repo
 from market.repositories import wallets as wallets_repo
-from market.repositories.orders import Order
 from market.services import payments
 from market.services.payments import Outcome, SettlementResult, fee_for, reconcile_pending, settle_order
 from market.settings import Settings, get_settings
@@ -304,7 +304,7 @@ def test_a_failed_payment_marks_the_order_failed(gateway: FakeGateway) -> None:
         ({"amount": PRICE - 1}, f"amount {PRICE - 1} != {PRICE}"),
         ({"amount": PRICE * 2}, f"amount {PRICE * 2} != {PRICE}"),
         ({"currency": "GHS"}, "currency GHS != NGN"),
-        ({"domain": "live"}, "domain live != test"),
+        ({"mode": "live"}, "mode live != test"),
     ],
     ids=["underpaid", "overpaid", "other-currency", "live-payment-for-a-test-key"],
 )
@@ -327,14 +327,14 @@ def test_a_payment_that_does_not_match_the_order_fails_it_without_credit(
 def test_a_test_mode_payment_cannot_pay_a_live_deployment(
     gateway: FakeGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GATEWAY_DOMAIN", "live")
+    monkeypatch.setenv("GATEWAY_MODE", "live")
     get_settings.cache_clear()
     order = a_pending_order(creator_id=CREATOR)
-    gateway.pay(order, domain="test")
+    gateway.pay(order, mode="test")
 
     result = settle_order(order)
 
-    assert (result.outcome, result.detail) == (Outcome.MISMATCH, "domain test != live")
+    assert (result.outcome, result.detail) == (Outcome.MISMATCH, "mode test != live")
     assert_nothing_credited(order)
 
 

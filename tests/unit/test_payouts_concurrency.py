@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from market.errors import AppError
+from market.domain.errors import AppError
 from market.gateways.registry import reset_gateways
 from market.repositories import wallets as wallets_repo
 from market.services import payouts, wallet

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from market.domain.payout import Payout
 from market.gateways.base import GatewayUnavailable
 from market.gateways.registry import reset_gateways
 from market.repositories import payouts as payouts_repo
 from market.repositories import wallets as wallets_repo
-from market.repositories.payouts import Payout
 from market.services import payouts, wallet
 from market.services.payouts import PayoutRequest
 from tests.unit.conftest import AwsResources

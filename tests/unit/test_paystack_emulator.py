@@ -16,7 +16,7 @@ import pytest
 from werkzeug.test import Client, TestResponse
 
 from localdev.paystack import EmulatorConfig, PaystackEmulator
-from market.gateways.paystack_signature import verify_webhook_signature
+from market.gateways.paystack_webhook import verify_webhook_signature
 from tests.helpers import wait_until
 from tests.unit.paystack_support import SECRET_KEY, WebhookReceiver, unused_port
 

@@ -11,7 +11,7 @@ import pytest
 
 from market import clock
 from market.auth.tokens import issue_access_token
-from market.models.product import Product, ProductFile
+from market.domain.product import Product, ProductFile
 from market.repositories import products as product_repo
 from market.services import catalog
 from tests.unit.events import http_event, json_body, lambda_context, load_function

@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from market import clock
+from market.domain.order import Order
+from market.domain.refund import Refund
 from market.gateways.base import GatewayApiError
 from market.gateways.registry import reset_gateways
 from market.repositories import grants as grants_repo
 from market.repositories import orders as orders_repo
 from market.repositories import refunds as refunds_repo
 from market.repositories import wallets as wallets_repo
-from market.repositories.orders import Order
-from market.repositories.refunds import Refund
-from market.services import delivery, payouts, wallet
+from market.services import downloads, payouts, wallet
 from market.services.dashboard import dashboard
 from market.services.payouts import PayoutRequest
 from tests.unit.conftest import AwsResources
@@ -63,7 +63,7 @@ def available() -> int:
 
 
 def a_link_token(order: Order) -> str:
-    return delivery.mint_link(order, "https://api.example").url.rsplit("/", 1)[-1]
+    return downloads.mint_link(order, "https://api.example").url.rsplit("/", 1)[-1]
 
 
 def test_a_full_refund_is_pending_until_processed_then_debits_the_net_and_revokes_links(
@@ -269,7 +269,16 @@ def test_an_event_that_arrives_before_the_refund_id_is_stored_is_retried(gateway
     order = a_sale(gateway, CREATOR, 500000, buyer_id=BUYER)
     now = clock.iso(clock.now())
     waiting = Refund(
-        "rf_1", order.id, CREATOR, "paystack", None, 500000, "NGN", "requested", CREATOR, None, now, now, None
+        id="rf_1",
+        order_id=order.id,
+        creator_id=CREATOR,
+        gateway="paystack",
+        amount=500000,
+        currency="NGN",
+        status="requested",
+        requested_by=CREATOR,
+        created_at=now,
+        updated_at=now,
     )
     assert refunds_repo.reserve(waiting, refunds_repo.get_totals(order.id))
 

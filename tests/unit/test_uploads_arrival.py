@@ -16,6 +16,7 @@ import boto3
 import pytest
 import requests
 
+from localdev.pumps import sqs_record
 from market.repositories import products as product_repo
 from market.services import catalog, uploads
 from tests.unit.events import lambda_context, load_function
@@ -63,22 +64,8 @@ class Uploads:
     def deliver(self, messages: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Hand the queue's messages to the consumer as one SQS event; delete the ones it processed."""
         messages = self.messages() if messages is None else messages
-        event = {
-            "Records": [
-                {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": {},
-                    "messageAttributes": {},
-                    "md5OfBody": message["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:unit-UploadsQueue",
-                    "awsRegion": "us-east-1",
-                }
-                for message in messages
-            ]
-        }
+        arn = "arn:aws:sqs:us-east-1:123456789012:unit-UploadsQueue"
+        event = {"Records": [sqs_record(message, arn, "us-east-1") for message in messages]}
         response: dict[str, Any] = self.consumer.lambda_handler(event, lambda_context("UploadEventsFunction"))
         failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
         for message in messages:

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from market.errors import ValidationFailed
-from market.services.uploads import (
-    SIGNATURES,
-    accepted_content_types,
-    matches_signature,
-    normalize_content_type,
-    safe_filename,
-)
+from market.domain.errors import ValidationFailed
+from market.domain.file_types import SIGNATURES, matches_signature, normalize_content_type
+from market.services.uploads import accepted_content_types, safe_filename
 
 SAMPLES: dict[str, bytes] = {
     "application/pdf": b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n",

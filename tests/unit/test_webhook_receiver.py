@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from market.gateways.paystack_signature import sign
+from market.gateways.paystack_webhook import sign
 from tests.unit.conftest import AwsResources
 from tests.unit.events import http_event, json_body, lambda_context, load_function
 from tests.unit.payments_support import drain
@@ -95,9 +95,10 @@ def test_a_signed_charge_success_is_queued_once_and_answered_200(receiver: Any, 
     messages = drain(queue_url)
     assert len(messages) == 1
     message = messages[0]["body"]
-    assert set(message) == {"gateway", "event", "reference", "received_at"}
-    assert (message["gateway"], message["event"], message["reference"]) == (
+    assert set(message) == {"gateway", "event", "gateway_event", "reference", "received_at"}
+    assert (message["gateway"], message["event"], message["gateway_event"], message["reference"]) == (
         "paystack",
+        "payment.succeeded",
         "charge.success",
         "mkt-ord-abc",
     )

@@ -16,6 +16,8 @@ import boto3
 
 from market import clock, ids
 from market.auth.tokens import issue_access_token
+from market.domain.money import Money
+from market.domain.order import Order
 from market.gateways.base import (
     Bank,
     GatewayApiError,
@@ -29,8 +31,8 @@ from market.gateways.base import (
 )
 from market.gateways.registry import override_gateway
 from market.repositories import orders as orders_repo
-from market.repositories.orders import Order, new_pending_order
 from market.services import payments
+from tests.unit import events
 from tests.unit.events import http_event, json_body, lambda_context, load_function
 
 UNRESOLVABLE = "0000000000"
@@ -41,6 +43,7 @@ class FakeGateway:
     """Records every call; payments succeed when marked paid, transfers follow ``transfer_outcome``."""
 
     name: str = "paystack"
+    mode: str | None = "test"
     paid: dict[str, tuple[int, str]] = field(default_factory=dict)
     refunds: dict[str, RefundResult] = field(default_factory=dict)
     transfers: dict[str, TransferResult] = field(default_factory=dict)
@@ -175,15 +178,14 @@ def a_sale(
     """A real order, paid at the (fake) gateway and settled by the real settlement code."""
     order_id = ids.new_id("ord_")
     now = clock.iso(clock.now())
-    order = new_pending_order(
+    order = Order.new_pending(
         order_id=order_id,
         buyer_id=buyer_id,
         buyer_email="buyer@example.com",
         product_id=product_id,
         product_title=product_title,
         creator_id=creator_id,
-        amount=amount,
-        currency=currency,
+        price=Money(amount, currency),
         gateway="paystack",
         reference=f"mkt-{order_id}",
         created_at=now,
@@ -235,22 +237,7 @@ def drain_payouts_queue(queue_url: str) -> list[str]:
 
 
 def sqs_event(*bodies: str, queue: str = "PayoutsQueue") -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m-{index}",
-                "receiptHandle": "handle",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:unit-{queue}",
-                "awsRegion": "us-east-1",
-            }
-            for index, body in enumerate(bodies)
-        ]
-    }
+    return events.sqs_event(*bodies, queue=queue, message_ids=[f"m-{index}" for index in range(len(bodies))])
 
 
 def run_payouts_worker(*payout_ids: str) -> dict[str, Any]:
@@ -263,16 +250,9 @@ def run_payouts_worker(*payout_ids: str) -> dict[str, Any]:
 
 def deliver_gateway_event(event: str, reference: str, refund_id: str | None = None) -> dict[str, Any]:
     """A payments-queue message, as the webhook receiver writes it, through functions/webhook/payments.py."""
-    body: dict[str, Any] = {
-        "gateway": "paystack",
-        "event": event,
-        "reference": reference,
-        "received_at": clock.iso(clock.now()),
-    }
-    if refund_id is not None:
-        body["refund_id"] = refund_id
+    body = events.gateway_event_body(event, reference, refund_id=refund_id, received_at=clock.iso(clock.now()))
     consumer = load_function("functions/webhook/payments.py")
     response: dict[str, Any] = consumer.lambda_handler(
-        sqs_event(json.dumps(body), queue="PaymentsQueue"), lambda_context("PaymentsFunction")
+        sqs_event(body, queue="PaymentsQueue"), lambda_context("PaymentsFunction")
     )
     return response

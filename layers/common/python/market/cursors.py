@@ -9,7 +9,7 @@ import hmac
 import json
 from typing import Any
 
-from market.errors import BadRequest
+from market.domain.errors import BadRequest
 from market.settings import get_settings
 
 

@@ -1,6 +1,7 @@
 """Emails as MIME: ``multipart/alternative`` with a plain-text and an HTML part, sent raw through SES.
 
-Nothing here talks to AWS; ``market.services.delivery`` sends what ``delivery_email`` builds.
+Nothing here talks to AWS; ``market.services.delivery`` sends what ``delivery_email`` builds
+through ``market.mailer``.
 """
 
 from __future__ import annotations
@@ -12,16 +13,15 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from market.domain.money import minor_unit_exponent
+
 # CRLF line ends and 7-bit bodies (quoted-printable or base64 for non-ASCII): any relay accepts it.
 _POLICY = email.policy.SMTP.clone(cte_type="7bit")
-
-# ISO 4217 minor-unit exponents that are not 2 (the currencies we sell in all use 2).
-_EXPONENTS: dict[str, int] = {"XOF": 0, "XAF": 0, "RWF": 0, "UGX": 0, "JPY": 0, "BHD": 3, "KWD": 3}
 
 
 def format_amount(amount: int, currency: str) -> str:
     """``150000, "NGN"`` -> ``"NGN 1,500.00"``: minor units shown with the currency's decimals."""
-    exponent = _EXPONENTS.get(currency.upper(), 2)
+    exponent = minor_unit_exponent(currency)
     sign = "-" if amount < 0 else ""
     units, minor = divmod(abs(amount), 10**exponent)
     text = f"{units:,}"

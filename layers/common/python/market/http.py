@@ -8,31 +8,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from pydantic import BaseModel, ValidationError
 
 from market.auth.guard import authenticated, verify_caller
-from market.errors import AppError, FieldError, NotFound, ValidationFailed
+from market.domain.errors import AppError, FieldError, NotFound, ValidationFailed
 from market.observability import logger
+from market.problem import PROBLEM_JSON, problem_body
 
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://errors.marketplace.dev/"
-
-
-def problem_body(
-    status: int, slug: str, title: str, detail: str, errors: list[FieldError] | None = None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
-    if errors is not None:
-        body["errors"] = [{"field": error.field, "message": error.message} for error in errors]
-    return body
+# Request parameters more than one API shares.
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=2048)]
+IdempotencyKey = Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=200)]
 
 
 def problem_response(error: AppError) -> Response[str]:

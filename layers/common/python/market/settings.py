@@ -27,7 +27,7 @@ def _csv(value: object) -> object:
     return value
 
 
-def _hold_days(value: object) -> object:
+def _per_currency(value: object) -> object:
     # "NGN:1,USD:7" -> {"NGN": 1, "USD": 7} (hold days, fixed fees: integers per currency)
     if isinstance(value, str):
         pairs = (item.split(":", 1) for item in value.split(",") if item.strip())
@@ -36,6 +36,7 @@ def _hold_days(value: object) -> object:
 
 
 CsvTuple = Annotated[tuple[str, ...], BeforeValidator(_csv)]
+PerCurrency = Annotated[dict[str, int], BeforeValidator(_per_currency)]
 
 
 class Settings(BaseModel):
@@ -106,13 +107,11 @@ class Settings(BaseModel):
 
     # Money
     platform_fee_bps: int = Field(default=500, alias="PLATFORM_FEE_BPS")
-    hold_days: Annotated[dict[str, int], BeforeValidator(_hold_days)] = Field(default_factory=dict, alias="HOLD_DAYS")
+    hold_days: PerCurrency = Field(default_factory=dict, alias="HOLD_DAYS")
     # Fixed part of the platform fee per currency, in minor units ("NGN:0,USD:30").
-    platform_fixed_fee: Annotated[dict[str, int], BeforeValidator(_hold_days)] = Field(
-        default_factory=dict, alias="PLATFORM_FIXED_FEE"
-    )
-    # "test" or "live": the gateway mode a verified payment must report (derived from the key when unset).
-    gateway_domain: OptionalStr = Field(default=None, alias="GATEWAY_DOMAIN")
+    platform_fixed_fee: PerCurrency = Field(default_factory=dict, alias="PLATFORM_FIXED_FEE")
+    # "test" or "live": the gateway mode a verified payment must report (the gateway's key decides when unset).
+    gateway_mode: OptionalStr = Field(default=None, alias="GATEWAY_MODE")
 
     # Delivery
     email_sender: str = Field(default="no-reply@marketplace.local", alias="EMAIL_SENDER")

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-from market.auth.tokens import Caller, verify_access_token
-from market.errors import Forbidden, InvalidToken
+from market.auth.tokens import verify_access_token
+from market.domain.errors import Forbidden, InvalidToken
+from market.domain.user import Caller
 
 Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]
 
@@ -59,3 +60,19 @@ def caller(app: APIGatewayHttpResolver) -> Caller:
     if not isinstance(who, Caller):
         raise InvalidToken
     return who
+
+
+def optional_caller(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+    """Public routes: a valid token identifies the caller; a bad one is still a 401."""
+    if app.current_event.headers.get("authorization"):
+        verify_caller(app)
+    return next_middleware(app)
+
+
+def caller_or_none(app: APIGatewayHttpResolver) -> Caller | None:
+    """The caller of a route behind ``optional_caller`` (``None`` for an anonymous one)."""
+    who = app.context.get("caller")
+    return who if isinstance(who, Caller) else None
+
+
+creator_only: list[Middleware] = [authenticated, require_role("creator")]

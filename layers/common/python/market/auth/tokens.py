@@ -6,25 +6,16 @@ Imports only pyjwt and the settings: this runs in every API function's cold star
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from functools import lru_cache
 
 import jwt
 
 from market import clock
-from market.errors import InvalidToken
+from market.domain.errors import InvalidToken
+from market.domain.user import ROLES, Caller
 from market.settings import Settings, get_settings
 
 ALGORITHM = "HS256"
-ROLES = ("customer", "creator", "admin")
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling, as the verified access token says."""
-
-    user_id: str
-    role: str
 
 
 @lru_cache(maxsize=1)

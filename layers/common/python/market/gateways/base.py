@@ -1,16 +1,16 @@
 """The payment gateway port: what payment, payout and refund logic may ask of a gateway.
 
-Every gateway (Paystack now, Flutterwave later) implements ``PaymentGateway`` and
+Every gateway implements ``PaymentGateway`` and
 answers with the gateway-neutral models below: money in integer minor units, times
 as aware UTC datetimes, statuses folded into a small neutral set with the gateway's
 own word kept beside them (``gateway_status``). Nothing here knows a gateway's URLs,
 envelopes or field names.
 
 Errors:
-- ``GatewayApiError`` (a ``market.errors.GatewayError``): the gateway answered and
+- ``GatewayApiError`` (a ``market.domain.errors.GatewayError``): the gateway answered and
   refused (4xx) or answered something unusable. Retrying the same call will not help.
   ``GatewayNotFound`` is the case "no such transaction/transfer/refund".
-- ``GatewayUnavailable`` (a ``market.errors.TransientError``): connection error,
+- ``GatewayUnavailable`` (a ``market.domain.errors.TransientError``): connection error,
   timeout, throttling or a 5xx, after the client's own retries. Worth retrying later
   (queue consumers let SQS retry these).
 """
@@ -22,7 +22,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from market.errors import GatewayError, TransientError
+from market.domain.errors import GatewayError, TransientError
 
 PaymentStatus = Literal["success", "failed", "abandoned", "pending", "reversed"]
 """``success`` is the only status that means paid. ``pending`` covers every in-between state."""
@@ -57,8 +57,8 @@ class VerifiedPayment(_Result):
     paid_at: datetime | None = None
     fees: int | None = None
     """The gateway's own fee, in minor units of ``currency``, when it reports one."""
-    domain: str | None = None
-    """``test`` or ``live`` where the gateway tells (Paystack); ``None`` otherwise."""
+    mode: str | None = None
+    """``test`` or ``live`` where the gateway tells; ``None`` otherwise."""
     gateway_response: str | None = None
     customer_email: str | None = None
 
@@ -156,6 +156,8 @@ class PaymentGateway(Protocol):
     """One payment gateway. Amounts are integer minor units; currencies ISO 4217 codes."""
 
     name: str
+    mode: str | None
+    """``test`` or ``live``: the mode of the configured key, which a verified payment must match."""
 
     def initialize(
         self,

@@ -208,6 +208,7 @@ class PaystackGateway:
     """``PaymentGateway`` for Paystack (or the local emulator, which speaks the same API)."""
 
     name = GATEWAY_NAME
+    mode: str | None
 
     def __init__(
         self,
@@ -220,6 +221,8 @@ class PaystackGateway:
         session: requests.Session | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        # A test-mode payment must never pay a live order (and the other way round).
+        self.mode = "live" if secret_key.startswith("sk_live_") else "test"
         self._timeout = (min(MAX_CONNECT_TIMEOUT_SECONDS, timeout), timeout)
         self._session = session or requests.Session()
         retry = Retry(
@@ -246,9 +249,6 @@ class PaystackGateway:
                 "User-Agent": "marketplace-backend/1.0",
             }
         )
-
-    def close(self) -> None:
-        self._session.close()
 
     # --- payments ---------------------------------------------------------------------
 
@@ -289,7 +289,7 @@ class PaystackGateway:
             currency=data.currency,
             paid_at=data.paid_at,
             fees=data.fees,
-            domain=data.domain,
+            mode=data.domain,
             gateway_response=data.gateway_response,
             customer_email=data.customer.email if data.customer else None,
         )

@@ -11,9 +11,8 @@ import threading
 from collections.abc import Callable
 
 from market.gateways.base import PaymentGateway
+from market.gateways.profiles import DEFAULT_GATEWAY, UnknownGateway
 from market.settings import Settings, get_settings
-
-DEFAULT_GATEWAY = "paystack"
 
 
 def _build_paystack(settings: Settings) -> PaymentGateway:
@@ -29,10 +28,6 @@ _instances: dict[str, PaymentGateway] = {}
 _lock = threading.Lock()
 
 
-def supported_gateways() -> tuple[str, ...]:
-    return tuple(_BUILDERS)
-
-
 def get_gateway(name: str = DEFAULT_GATEWAY) -> PaymentGateway:
     """The gateway client for ``name``, created once per container."""
     with _lock:
@@ -40,7 +35,7 @@ def get_gateway(name: str = DEFAULT_GATEWAY) -> PaymentGateway:
         if gateway is None:
             builder = _BUILDERS.get(name)
             if builder is None:
-                raise ValueError(f"unknown payment gateway {name!r}")
+                raise UnknownGateway(f"unknown payment gateway {name!r}")
             gateway = builder(get_settings())
             _instances[name] = gateway
         return gateway

@@ -8,17 +8,27 @@ table's TTL attribute (epoch seconds). The table itself is defined in ``template
 from __future__ import annotations
 
 import contextlib
+from dataclasses import MISSING, fields, is_dataclass
+from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    Attribute,
+    AttributeContainer,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
 from pynamodb.connection import Connection
 from pynamodb.connection.table import TableConnection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.constants import STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
+from market.clock import iso, parse_iso
 from market.settings import get_settings
 
 
@@ -101,50 +111,74 @@ def reset_connections() -> None:
     _shared_connection.cache_clear()
 
 
-class LabelledTransactWrite(TransactWrite):
-    """A TransactWrite that remembers a label per item, so a cancellation reason can be traced back.
+# ---------------------------------------------------------------- item <-> domain, by field name
 
-    pynamodb sends condition checks, then deletes, then puts, then updates, whatever order they were
-    added in; DynamoDB's ``CancellationReasons`` follow the order sent. Set ``label`` before adding
-    items; ``labels()`` gives the label of each item in the order sent.
+
+class IsoTimeAttribute(Attribute[datetime]):
+    """A UTC time stored as the contract writes it (ISO 8601 with milliseconds and ``Z``)."""
+
+    attr_type = STRING
+
+    def serialize(self, value: datetime) -> str:
+        return iso(value)
+
+    def deserialize(self, value: str) -> datetime:
+        return parse_iso(value)
+
+
+_FIELD_TYPES: dict[type[Any], dict[str, Any]] = {}
+
+
+def _field_types(cls: type[Any]) -> dict[str, Any]:
+    known = _FIELD_TYPES.get(cls)
+    if known is None:
+        known = _FIELD_TYPES[cls] = get_type_hints(cls)
+    return known
+
+
+def _nested_dataclass(annotation: Any) -> type[Any] | None:
+    """``ProductFile`` for ``ProductFile | None``: the dataclass a map attribute holds."""
+    candidates = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    for candidate in candidates:
+        if isinstance(candidate, type) and is_dataclass(candidate):
+            return candidate
+    return None
+
+
+def to_domain[T](container: AttributeContainer, cls: type[T], **derived: Any) -> T:
+    """The domain dataclass ``cls`` from an item (or map attribute) whose attributes carry its field names.
+
+    A null attribute takes the field's default when it has one; a map attribute becomes the nested
+    dataclass of the field's type; ``derived`` gives fields that live in the item's key only.
+    Items hold no rules: this is all the mapping there is.
     """
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.label = ""
-        self._labels: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
-
-    def condition_check(self, *args: Any, **kwargs: Any) -> None:
-        super().condition_check(*args, **kwargs)
-        self._labels["check"].append(self.label)
-
-    def delete(self, *args: Any, **kwargs: Any) -> None:
-        super().delete(*args, **kwargs)
-        self._labels["delete"].append(self.label)
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        super().save(*args, **kwargs)
-        self._labels["put"].append(self.label)
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        super().update(*args, **kwargs)
-        self._labels["update"].append(self.label)
-
-    def labels(self) -> list[str]:
-        return [*self._labels["check"], *self._labels["delete"], *self._labels["put"], *self._labels["update"]]
-
-
-def transact_write(client_request_token: str | None = None) -> LabelledTransactWrite:
-    """``with transact_write() as tx: tx.save(...); tx.update(...)`` — one DynamoDB transaction."""
-    return LabelledTransactWrite(connection=connection(), client_request_token=client_request_token)
-
-
-def cancellation_codes(tx: LabelledTransactWrite, error: TransactWriteError) -> dict[str, set[str]]:
-    """``{label: {reason codes}}`` of a cancelled transaction (codes other than "None")."""
-    labels = tx.labels()
-    out: dict[str, set[str]] = {}
-    for index, reason in enumerate(error.cancellation_reasons):
-        if reason is None or reason.code in (None, "None") or index >= len(labels):
+    attributes = type(container).get_attributes()
+    types = _field_types(cls)
+    values: dict[str, Any] = dict(derived)
+    for spec in fields(cls):  # type: ignore[arg-type]  # cls is a dataclass by contract
+        if not spec.init or spec.name in derived:
             continue
-        out.setdefault(labels[index], set()).add(reason.code)
-    return out
+        value = getattr(container, spec.name) if spec.name in attributes else None
+        if value is None:
+            if spec.default is not MISSING or spec.default_factory is not MISSING:
+                continue
+        elif isinstance(value, MapAttribute) and (nested := _nested_dataclass(types[spec.name])) is not None:
+            value = to_domain(value, nested)
+        values[spec.name] = value
+    return cls(**values)
+
+
+def from_domain[C: AttributeContainer](container: C, value: Any) -> C:
+    """Copy the fields of the dataclass ``value`` onto the same-named attributes of ``container``."""
+    attributes = type(container).get_attributes()
+    for spec in fields(value):
+        attribute = attributes.get(spec.name)
+        if attribute is None:
+            continue
+        field_value = getattr(value, spec.name)
+        if isinstance(attribute, VersionAttribute) and not field_value:
+            continue  # never saved: pynamodb then writes version 1 on the condition that none exists
+        if is_dataclass(field_value) and isinstance(attribute, MapAttribute):
+            field_value = from_domain(type(attribute)(), field_value)
+        setattr(container, spec.name, field_value)
+    return container

@@ -45,7 +45,7 @@ def idempotency_pk(scope: str, caller_id: str, key: str) -> str:
 
 
 class OrderItem(TableModel):
-    order_id = UnicodeAttribute()
+    id = UnicodeAttribute(attr_name="order_id")
     buyer_id = UnicodeAttribute()
     buyer_email = UnicodeAttribute()
     product_id = UnicodeAttribute()

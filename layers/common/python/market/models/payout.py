@@ -18,8 +18,6 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from market.models.base import TableModel
 
 PAYOUT_SK = "PAYOUT"
-PAYOUT_STATUSES = ("pending", "processing", "paid", "failed", "reversed")
-IN_FLIGHT_STATUSES = ("pending", "processing")
 
 
 def payout_pk(payout_id: str) -> str:
@@ -35,7 +33,7 @@ def payout_account_sk(currency: str) -> str:
 
 
 class PayoutItem(TableModel):
-    payout_id = UnicodeAttribute()
+    id = UnicodeAttribute(attr_name="payout_id")
     creator_id = UnicodeAttribute()
     amount = NumberAttribute()
     currency = UnicodeAttribute()

@@ -17,7 +17,6 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from market.models.base import TableModel
 
 TOTALS_SK = "TOTALS"
-OPEN_STATUSES = ("requested", "pending")
 
 
 def refunds_pk(order_id: str) -> str:
@@ -29,7 +28,7 @@ def refund_sk(refund_id: str) -> str:
 
 
 class RefundItem(TableModel):
-    refund_id = UnicodeAttribute()
+    id = UnicodeAttribute(attr_name="refund_id")
     order_id = UnicodeAttribute()
     creator_id = UnicodeAttribute()
     gateway = UnicodeAttribute()

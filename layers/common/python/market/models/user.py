@@ -27,7 +27,7 @@ def email_pk(email: str) -> str:
 
 
 class UserItem(TableModel):
-    user_id = UnicodeAttribute()
+    id = UnicodeAttribute(attr_name="user_id")
     email = UnicodeAttribute()
     password_hash = UnicodeAttribute()
     role = UnicodeAttribute()

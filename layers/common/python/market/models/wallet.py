@@ -18,8 +18,6 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from market.models.base import TableModel
 
-BUCKETS = ("available", "pending", "on_hold")
-
 
 def wallet_pk(creator_id: str) -> str:
     return f"WALLET#{creator_id}"
@@ -53,7 +51,7 @@ class WalletBalanceItem(TableModel):
 
 
 class LedgerEntryItem(TableModel):
-    entry_id = UnicodeAttribute()
+    id = UnicodeAttribute(attr_name="entry_id")
     creator_id = UnicodeAttribute()
     type = UnicodeAttribute()  # sale, fee, release, payout, payout_reversal, refund, refund_fee_reversal, adjustment
     bucket = UnicodeAttribute()  # available, pending, on_hold

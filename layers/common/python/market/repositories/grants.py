@@ -16,10 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from market.cursors import decode_cursor, encode_cursor
-from market.models.base import transact_write
+from market.domain.errors import TransientError
+from market.domain.grant import Grant, LibraryEntry
+from market.models.base import from_domain, to_domain
 from market.models.grant import (
     CLAIM_SK,
     GRANT_SK,
@@ -33,30 +35,11 @@ from market.models.grant import (
     order_grants_pk,
 )
 from market.models.order import ORDER_SK, OrderItem, order_pk
+from market.repositories.transactions import OperationRejected, TxOp, condition_failed, write
 
 
 @dataclass(frozen=True)
-class Grant:
-    token_hash: str
-    order_id: str
-    buyer_id: str
-    product_id: str
-    uses_left: int
-    expires_at: int  # epoch seconds
-    created_at: str
-    revoked: bool
-
-
-@dataclass(frozen=True)
-class LibraryEntry:
-    order_id: str
-    buyer_id: str
-    product_id: str
-    paid_at: str
-
-
-@dataclass(frozen=True)
-class LibraryPage:
+class LibraryEntryPage:
     items: list[LibraryEntry]
     next_cursor: str | None
 
@@ -72,31 +55,21 @@ def hash_token(token: str) -> str:
 
 
 def _to_item(grant: Grant) -> GrantItem:
-    return GrantItem(
-        grant_pk(grant.token_hash),
-        GRANT_SK,
-        GSI1PK=order_grants_pk(grant.order_id),
-        GSI1SK=f"{grant.created_at}#{grant.token_hash[:16]}",
-        order_id=grant.order_id,
-        buyer_id=grant.buyer_id,
-        product_id=grant.product_id,
-        uses_left=grant.uses_left,
-        created_at=grant.created_at,
-        expires_at=grant.expires_at,
+    item = from_domain(
+        GrantItem(
+            grant_pk(grant.token_hash),
+            GRANT_SK,
+            GSI1PK=order_grants_pk(grant.order_id),
+            GSI1SK=f"{grant.created_at}#{grant.token_hash[:16]}",
+        ),
+        grant,
     )
+    item.revoked = None  # a new grant is not revoked; revocation sets the flag
+    return item
 
 
 def _to_grant(item: GrantItem) -> Grant:
-    return Grant(
-        token_hash=item.PK.removeprefix("GRANT#"),
-        order_id=item.order_id,
-        buyer_id=item.buyer_id,
-        product_id=item.product_id,
-        uses_left=int(item.uses_left),
-        expires_at=int(item.expires_at or 0),
-        created_at=item.created_at,
-        revoked=bool(item.revoked),
-    )
+    return to_domain(item, Grant, token_hash=item.PK.removeprefix("GRANT#"), revoked=bool(item.revoked))
 
 
 def put_grant(grant: Grant) -> None:
@@ -126,19 +99,21 @@ def use_grant(token_hash: str, order_id: str, now: int, access_statuses: tuple[s
         & GrantItem.revoked.does_not_exist()
         & (GrantItem.order_id == order_id)
     )
+    access = OrderItem.status.is_in(*access_statuses)
     try:
-        with transact_write() as tx:
-            tx.condition_check(
-                OrderItem, order_pk(order_id), ORDER_SK, condition=OrderItem.status.is_in(*access_statuses)
-            )
-            tx.update(grant, actions=[GrantItem.uses_left.add(-1)], condition=still_valid)
-    except TransactWriteError as error:
-        codes = {reason.code for reason in error.cancellation_reasons if reason is not None}
-        if "ConditionalCheckFailed" in codes:
-            return UseOutcome.REFUSED
-        if "TransactionConflict" in codes:
-            return UseOutcome.CONFLICT
-        raise
+        write(
+            [
+                TxOp("order", lambda tx: tx.condition_check(OrderItem, order_pk(order_id), ORDER_SK, condition=access)),
+                TxOp(
+                    "grant", lambda tx: tx.update(grant, actions=[GrantItem.uses_left.add(-1)], condition=still_valid)
+                ),
+            ],
+            conflict_retries=0,
+        )
+    except OperationRejected:
+        return UseOutcome.REFUSED
+    except TransientError:
+        return UseOutcome.CONFLICT
     return UseOutcome.USED
 
 
@@ -158,7 +133,7 @@ def revoke_order_grants(order_id: str, revoked_at: str) -> int:
                 condition=GrantItem.PK.exists(),
             )
         except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 continue  # removed by TTL meanwhile
             raise
         revoked += 1
@@ -183,7 +158,7 @@ def claim_delivery(order_id: str, claim_id: str, now: int, lease_seconds: int) -
     try:
         claim.save(condition=DeliveryClaimItem.PK.does_not_exist() | (DeliveryClaimItem.claimed_until <= now))
     except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             return False
         raise
     return True
@@ -194,7 +169,7 @@ def release_delivery(order_id: str, claim_id: str) -> None:
     try:
         DeliveryClaimItem(delivery_pk(order_id), CLAIM_SK).delete(condition=DeliveryClaimItem.claim_id == claim_id)
     except DeleteError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
 
 
@@ -203,17 +178,10 @@ def release_delivery(order_id: str, claim_id: str) -> None:
 
 def put_library_entry(entry: LibraryEntry) -> None:
     """Add a paid order to its buyer's library (idempotent: the same order always has the same key)."""
-    LibraryEntryItem(
-        library_pk(entry.buyer_id),
-        library_sk(entry.paid_at, entry.order_id),
-        order_id=entry.order_id,
-        buyer_id=entry.buyer_id,
-        product_id=entry.product_id,
-        paid_at=entry.paid_at,
-    ).save()
+    from_domain(LibraryEntryItem(library_pk(entry.buyer_id), library_sk(entry.paid_at, entry.order_id)), entry).save()
 
 
-def list_library(buyer_id: str, limit: int, cursor: str | None) -> LibraryPage:
+def list_library(buyer_id: str, limit: int, cursor: str | None) -> LibraryEntryPage:
     scope = f"library:{buyer_id}"
     start = decode_cursor(cursor, scope)
     result = LibraryEntryItem.query(
@@ -223,8 +191,5 @@ def list_library(buyer_id: str, limit: int, cursor: str | None) -> LibraryPage:
         limit=limit,
         last_evaluated_key=start,
     )
-    items = [
-        LibraryEntry(order_id=item.order_id, buyer_id=item.buyer_id, product_id=item.product_id, paid_at=item.paid_at)
-        for item in result
-    ]
-    return LibraryPage(items=items, next_cursor=encode_cursor(result.last_evaluated_key, scope))
+    items = [to_domain(item, LibraryEntry) for item in result]
+    return LibraryEntryPage(items=items, next_cursor=encode_cursor(result.last_evaluated_key, scope))

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
-from pynamodb.transactions import TransactWrite
 
 from market import clock
-from market.errors import ValidationFailed
+from market.domain.errors import ValidationFailed
 from market.models.order import IDEMPOTENCY_SK, IdempotencyItem, idempotency_pk
+from market.repositories.transactions import TxOp
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
@@ -28,47 +29,51 @@ class IdempotencyKeyReused(ValidationFailed):
         super().__init__([], "This Idempotency-Key was used with a different request.")
 
 
-def request_hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """A request made with an ``Idempotency-Key``: ``request`` is what a replay must repeat exactly."""
+
+    scope: str
+    caller_id: str
+    key: str
+    request: dict[str, Any]
+
+    @property
+    def pk(self) -> str:
+        return idempotency_pk(self.scope, self.caller_id, self.key)
+
+    @property
+    def request_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.request, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def add_idempotency_key(
-    tx: TransactWrite,
-    *,
-    scope: str,
-    caller_id: str,
-    key: str,
-    request: dict[str, Any],
-    resource_id: str,
-    created_at: str,
-) -> None:
-    """In ``tx``: claim ``key`` for ``resource_id``; the transaction fails if the key was claimed."""
-    tx.save(
-        IdempotencyItem(
-            idempotency_pk(scope, caller_id, key),
-            IDEMPOTENCY_SK,
-            scope=scope,
-            request_hash=request_hash(request),
-            resource_id=resource_id,
-            created_at=created_at,
-            expires_at=clock.epoch_seconds() + IDEMPOTENCY_TTL_SECONDS,
-        ),
-        # An expired key may still be in the table (TTL deletes lazily): it no longer counts.
-        condition=IdempotencyItem.PK.does_not_exist() | (IdempotencyItem.expires_at < clock.epoch_seconds()),
+def idempotency_op(request: IdempotentRequest, *, resource_id: str, created_at: str) -> TxOp:
+    """A transaction item claiming the key for ``resource_id``; it fails if the key was claimed."""
+    item = IdempotencyItem(
+        request.pk,
+        IDEMPOTENCY_SK,
+        scope=request.scope,
+        request_hash=request.request_hash,
+        resource_id=resource_id,
+        created_at=created_at,
+        expires_at=clock.epoch_seconds() + IDEMPOTENCY_TTL_SECONDS,
     )
+    # An expired key may still be in the table (TTL deletes lazily): it no longer counts.
+    condition = IdempotencyItem.PK.does_not_exist() | (IdempotencyItem.expires_at < clock.epoch_seconds())
+    return TxOp("idempotency", lambda tx: tx.save(item, condition=condition))
 
 
-def replayed_resource_id(scope: str, caller_id: str, key: str, request: dict[str, Any]) -> str | None:
+def replayed_resource_id(request: IdempotentRequest) -> str | None:
     """The id of what an earlier request with this key created (None if none or expired).
 
     Raises ``IdempotencyKeyReused`` when the stored request differs from ``request``.
     """
     try:
-        record = IdempotencyItem.get(idempotency_pk(scope, caller_id, key), IDEMPOTENCY_SK, consistent_read=True)
+        record = IdempotencyItem.get(request.pk, IDEMPOTENCY_SK, consistent_read=True)
     except DoesNotExist:
         return None
     if record.expires_at is not None and int(record.expires_at) < clock.epoch_seconds():
         return None
-    if record.request_hash != request_hash(request):
+    if record.request_hash != request.request_hash:
         raise IdempotencyKeyReused
     return str(record.resource_id)

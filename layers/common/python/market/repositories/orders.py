@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from market import clock
 from market.cursors import decode_cursor, encode_cursor
-from market.models.base import transact_write
+from market.domain.order import Order, OrderStatus, moves_from
+from market.models.base import from_domain, to_domain
 from market.models.order import (
     ORDER_SK,
     REF_SK,
@@ -29,70 +30,10 @@ from market.models.order import (
     reference_pk,
     transaction_pk,
 )
-from market.repositories.idempotency import add_idempotency_key, replayed_resource_id
+from market.repositories.idempotency import IdempotentRequest, idempotency_op, replayed_resource_id
+from market.repositories.transactions import OperationRejected, TxOp, condition_failed, write
 
-
-@dataclass(frozen=True)
-class Order:
-    id: str
-    buyer_id: str
-    buyer_email: str
-    product_id: str
-    product_title: str
-    creator_id: str
-    amount: int
-    currency: str
-    status: str
-    gateway: str
-    reference: str
-    authorization_url: str | None
-    created_at: str
-    updated_at: str
-    paid_at: str | None
-    failure_reason: str | None
-    platform_fee: int | None
-    net_amount: int | None
-    refunded_amount: int
-    delivery_email_sent_at: str | None
-
-
-def new_pending_order(
-    *,
-    order_id: str,
-    buyer_id: str,
-    buyer_email: str,
-    product_id: str,
-    product_title: str,
-    creator_id: str,
-    amount: int,
-    currency: str,
-    gateway: str,
-    reference: str,
-    created_at: str,
-) -> Order:
-    """A new order waiting for its payment: nothing paid, failed, refunded or delivered yet."""
-    return Order(
-        id=order_id,
-        buyer_id=buyer_id,
-        buyer_email=buyer_email,
-        product_id=product_id,
-        product_title=product_title,
-        creator_id=creator_id,
-        amount=amount,
-        currency=currency,
-        status="pending",
-        gateway=gateway,
-        reference=reference,
-        authorization_url=None,
-        created_at=created_at,
-        updated_at=created_at,
-        paid_at=None,
-        failure_reason=None,
-        platform_fee=None,
-        net_amount=None,
-        refunded_amount=0,
-        delivery_email_sent_at=None,
-    )
+IDEMPOTENCY_SCOPE = "orders"
 
 
 @dataclass(frozen=True)
@@ -101,29 +42,8 @@ class OrderPage:
     next_cursor: str | None
 
 
-def _to_order(item: OrderItem) -> Order:
-    return Order(
-        id=item.order_id,
-        buyer_id=item.buyer_id,
-        buyer_email=item.buyer_email,
-        product_id=item.product_id,
-        product_title=item.product_title,
-        creator_id=item.creator_id,
-        amount=int(item.amount),
-        currency=item.currency,
-        status=item.status,
-        gateway=item.gateway,
-        reference=item.reference,
-        authorization_url=item.authorization_url,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        paid_at=item.paid_at,
-        failure_reason=item.failure_reason,
-        platform_fee=int(item.platform_fee) if item.platform_fee is not None else None,
-        net_amount=int(item.net_amount) if item.net_amount is not None else None,
-        refunded_amount=int(item.refunded_amount or 0),
-        delivery_email_sent_at=item.delivery_email_sent_at,
-    )
+def _order(item: OrderItem) -> Order:
+    return to_domain(item, Order)
 
 
 def order_key(order_id: str) -> OrderItem:
@@ -137,32 +57,22 @@ def pending_marker_key(order: Order) -> PendingOrderMarker:
 # ---------------------------------------------------------------- create
 
 
-def create_order(order: Order, *, idempotency: tuple[str, str, dict[str, Any]] | None = None) -> Order:
+def create_order(order: Order, *, idempotency: IdempotentRequest | None = None) -> Order:
     """Write a new pending order with its reference and pending marker in one transaction.
 
-    ``idempotency`` is ``(caller_id, key, request)``: a replay of the same request returns the
-    order it created; the same key with another request raises ``IdempotencyKeyReused``.
+    With ``idempotency``, a replay of the same request returns the order it created; the same key
+    with another request raises ``IdempotencyKeyReused``.
     """
-    item = OrderItem(
-        order_pk(order.id),
-        ORDER_SK,
-        GSI1PK=f"BUYER#{order.buyer_id}",
-        GSI1SK=f"{order.created_at}#{order.id}",
-        GSI2PK=f"CREATOR_ORDERS#{order.creator_id}",
-        GSI2SK=f"{order.created_at}#{order.id}",
-        order_id=order.id,
-        buyer_id=order.buyer_id,
-        buyer_email=order.buyer_email,
-        product_id=order.product_id,
-        product_title=order.product_title,
-        creator_id=order.creator_id,
-        amount=order.amount,
-        currency=order.currency,
-        status=order.status,
-        gateway=order.gateway,
-        reference=order.reference,
-        created_at=order.created_at,
-        updated_at=order.updated_at,
+    item = from_domain(
+        OrderItem(
+            order_pk(order.id),
+            ORDER_SK,
+            GSI1PK=f"BUYER#{order.buyer_id}",
+            GSI1SK=f"{order.created_at}#{order.id}",
+            GSI2PK=f"CREATOR_ORDERS#{order.creator_id}",
+            GSI2SK=f"{order.created_at}#{order.id}",
+        ),
+        order,
     )
     reference = ReferenceItem(
         reference_pk(order.gateway, order.reference),
@@ -174,41 +84,27 @@ def create_order(order: Order, *, idempotency: tuple[str, str, dict[str, Any]] |
     marker = pending_marker_key(order)
     marker.order_id = order.id
     marker.created_at = order.created_at
+    ops = [
+        TxOp("order", lambda tx: tx.save(item, condition=OrderItem.PK.does_not_exist())),
+        TxOp("reference", lambda tx: tx.save(reference, condition=ReferenceItem.PK.does_not_exist())),
+        TxOp("marker", lambda tx: tx.save(marker)),
+    ]
+    if idempotency is not None:
+        ops.append(idempotency_op(idempotency, resource_id=order.id, created_at=order.created_at))
     try:
-        with transact_write() as tx:
-            tx.save(item, condition=OrderItem.PK.does_not_exist())
-            tx.save(reference, condition=ReferenceItem.PK.does_not_exist())
-            tx.save(marker)
-            if idempotency is not None:
-                caller_id, key, request = idempotency
-                add_idempotency_key(
-                    tx,
-                    scope="orders",
-                    caller_id=caller_id,
-                    key=key,
-                    request=request,
-                    resource_id=order.id,
-                    created_at=order.created_at,
-                )
-    except TransactWriteError as error:
-        reasons = error.cancellation_reasons
-        if (
-            idempotency is not None
-            and len(reasons) == 4
-            and reasons[3] is not None
-            and reasons[3].code == "ConditionalCheckFailed"
-        ):
-            caller_id, key, request = idempotency
-            existing = replayed_order("orders", caller_id, key, request)
+        write(ops)
+    except OperationRejected as rejected:
+        if idempotency is not None and "idempotency" in rejected.failed:
+            existing = replayed_order(idempotency)
             if existing is not None:
                 return existing
         raise
     return order
 
 
-def replayed_order(scope: str, caller_id: str, key: str, request: dict[str, Any]) -> Order | None:
+def replayed_order(request: IdempotentRequest) -> Order | None:
     """The order an earlier request with this key created; raises if the request differs."""
-    order_id = replayed_resource_id(scope, caller_id, key, request)
+    order_id = replayed_resource_id(request)
     return get_order(order_id) if order_id else None
 
 
@@ -217,7 +113,7 @@ def replayed_order(scope: str, caller_id: str, key: str, request: dict[str, Any]
 
 def get_order(order_id: str) -> Order | None:
     try:
-        return _to_order(OrderItem.get(order_pk(order_id), ORDER_SK, consistent_read=True))
+        return _order(OrderItem.get(order_pk(order_id), ORDER_SK, consistent_read=True))
     except DoesNotExist:
         return None
 
@@ -243,7 +139,7 @@ def _page(index_name: str, partition: str, limit: int, cursor: str | None) -> Or
     start = decode_cursor(cursor, scope)
     index = OrderItem.gsi1 if index_name == "GSI1" else OrderItem.gsi2
     result = index.query(partition, scan_index_forward=False, limit=limit, last_evaluated_key=start)
-    items = [_to_order(item) for item in result]
+    items = [_order(item) for item in result]
     return OrderPage(items=items, next_cursor=encode_cursor(result.last_evaluated_key, scope))
 
 
@@ -261,6 +157,14 @@ def pending_orders(day: str, created_before: str) -> list[tuple[str, str]]:
     return [(marker.order_id, marker.created_at) for marker in markers]
 
 
+def get_orders(order_ids: list[str]) -> dict[str, Order]:
+    """Several orders by id in batched strongly consistent reads; missing ids are left out."""
+    keys = [(order_pk(order_id), ORDER_SK) for order_id in dict.fromkeys(order_ids)]
+    if not keys:
+        return {}
+    return {order.id: order for order in map(_order, OrderItem.batch_get(keys, consistent_read=True))}
+
+
 # ---------------------------------------------------------------- status changes
 
 
@@ -274,14 +178,14 @@ def set_authorization_url(order_id: str, url: str) -> None:
 def add_close_pending(
     tx: TransactWrite,
     order: Order,
-    new_status: str,
+    new_status: OrderStatus,
     *,
     reason: str | None = None,
     paid_at: datetime | None = None,
     platform_fee: int | None = None,
     net_amount: int | None = None,
 ) -> None:
-    """In ``tx``: move a pending (or expired) order to ``new_status`` and drop its pending marker."""
+    """In ``tx``: move the order to ``new_status`` from a status the domain allows, and drop its pending marker."""
     now = clock.iso(clock.now())
     actions: list[Any] = [OrderItem.status.set(new_status), OrderItem.updated_at.set(now)]
     if reason is not None:
@@ -292,20 +196,16 @@ def add_close_pending(
         actions.append(OrderItem.platform_fee.set(platform_fee))
     if net_amount is not None:
         actions.append(OrderItem.net_amount.set(net_amount))
-    allowed = ("pending", "expired") if new_status == "paid" else ("pending",)
-    tx.update(order_key(order.id), actions=actions, condition=OrderItem.status.is_in(*allowed))
+    tx.update(order_key(order.id), actions=actions, condition=OrderItem.status.is_in(*moves_from(new_status)))
     tx.delete(pending_marker_key(order))
 
 
-def close_pending(order: Order, new_status: str, *, reason: str | None = None) -> bool:
+def close_pending(order: Order, new_status: OrderStatus, *, reason: str | None = None) -> bool:
     """Move a pending order to ``failed`` or ``expired``; False when it was no longer pending."""
     try:
-        with transact_write() as tx:
-            add_close_pending(tx, order, new_status, reason=reason)
-    except TransactWriteError as error:
-        if any(r is not None and r.code == "ConditionalCheckFailed" for r in error.cancellation_reasons):
-            return False
-        raise
+        write([TxOp("order", lambda tx: add_close_pending(tx, order, new_status, reason=reason))])
+    except OperationRejected:
+        return False
     return True
 
 
@@ -338,14 +238,6 @@ def transaction_record(
 # ---------------------------------------------------------------- delivery
 
 
-def get_orders(order_ids: list[str]) -> dict[str, Order]:
-    """Several orders by id in batched strongly consistent reads; missing ids are left out."""
-    keys = [(order_pk(order_id), ORDER_SK) for order_id in dict.fromkeys(order_ids)]
-    if not keys:
-        return {}
-    return {item.order_id: _to_order(item) for item in OrderItem.batch_get(keys, consistent_read=True)}
-
-
 def mark_delivery_email_sent(order_id: str, sent_at: str) -> bool:
     """Record that the delivery email went out, once: False when it was already recorded."""
     try:
@@ -354,7 +246,7 @@ def mark_delivery_email_sent(order_id: str, sent_at: str) -> bool:
             condition=OrderItem.PK.exists() & OrderItem.delivery_email_sent_at.does_not_exist(),
         )
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             return False
         raise
     return True

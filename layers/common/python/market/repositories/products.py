@@ -21,26 +21,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError
 
 from market.clock import iso
 from market.cursors import decode_cursor, encode_cursor
-from market.errors import BadRequest
-from market.models.base import TableModel, transact_write
-from market.models.product import (
-    FileAttribute,
-    FileErrorAttribute,
-    Product,
-    ProductItem,
-    Upload,
-    UploadItem,
-)
+from market.domain.errors import BadRequest
+from market.domain.product import Product, Upload
+from market.models.base import TableModel, from_domain, to_domain
+from market.models.product import ProductItem, UploadItem
+from market.repositories.transactions import OperationRejected, TxOp, condition_failed, write
 
 PRODUCT_SK = "PRODUCT"
 UPLOAD_SK = "UPLOAD"
 CATALOG_PK = "CATALOG"
 CREATOR_PRODUCT_PREFIX = "PRODUCT#"
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class VersionConflict(Exception):
@@ -85,7 +79,7 @@ def get(product_id: str, *, consistent: bool = False) -> Product | None:
         item = ProductItem.get(product_pk(product_id), PRODUCT_SK, consistent_read=consistent)
     except ProductItem.DoesNotExist:
         return None
-    return item.to_domain()
+    return to_domain(item, Product)
 
 
 def get_product(product_id: str) -> Product | None:
@@ -94,55 +88,20 @@ def get_product(product_id: str) -> Product | None:
 
 
 def _to_item(product: Product) -> ProductItem:
-    item = ProductItem(
-        product_pk(product.id),
-        PRODUCT_SK,
-        product_id=product.id,
-        creator_id=product.creator_id,
-        title=product.title,
-        description=product.description,
-        price=product.price,
-        currency=product.currency,
-        status=product.status,
-        created_at=iso(product.created_at),
-        updated_at=iso(product.updated_at),
-        published_at=iso(product.published_at) if product.published_at else None,
-        archived_at=iso(product.archived_at) if product.archived_at else None,
-        GSI1PK=creator_pk(product.creator_id),
-        GSI1SK=creator_sk(product),
+    item = from_domain(
+        ProductItem(
+            product_pk(product.id),
+            PRODUCT_SK,
+            GSI1PK=creator_pk(product.creator_id),
+            GSI1SK=creator_sk(product),
+        ),
+        product,
     )
     if product.status == "published":
         item.GSI2PK = CATALOG_PK
         item.GSI2SK = catalog_sk(product)
-    if product.file is not None:
-        item.file = FileAttribute(
-            s3_key=product.file.key,
-            file_name=product.file.name,
-            content_type=product.file.content_type,
-            size_bytes=product.file.size_bytes,
-            sha256=product.file.sha256,
-            etag=product.file.etag,
-            issued_at_ms=product.file.issued_at_ms,
-            attached_at=iso(product.file.attached_at),
-        )
-    if product.file_error is not None:
-        item.file_error = FileErrorAttribute(
-            code=product.file_error.code,
-            message=product.file_error.message,
-            filename=product.file_error.filename,
-            at=iso(product.file_error.at),
-        )
-    # ``version`` is the one read (None for a new product): pynamodb conditions the write on it and bumps it.
-    if product.version:
-        item.version = product.version
+    # ``version`` is the one read: pynamodb conditions the write on it and bumps it.
     return item
-
-
-def _is_condition_failure(error: PutError | TransactWriteError) -> bool:
-    if error.cause_response_code == _CONDITION_FAILED:
-        return True
-    reasons = getattr(error, "cancellation_reasons", None) or []
-    return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
 
 
 def save(product: Product) -> Product:
@@ -151,10 +110,10 @@ def save(product: Product) -> Product:
     try:
         item.save()
     except PutError as error:
-        if _is_condition_failure(error):
+        if condition_failed(error):
             raise VersionConflict(product.id) from error
         raise
-    return item.to_domain()
+    return to_domain(item, Product)
 
 
 def save_with_upload(product: Product | None, upload: Upload) -> Product | None:
@@ -165,14 +124,10 @@ def save_with_upload(product: Product | None, upload: Upload) -> Product | None:
         return None
     product_item = _to_item(product)
     try:
-        with transact_write() as transaction:
-            transaction.save(product_item)
-            transaction.save(upload_item)
-    except TransactWriteError as error:
-        if _is_condition_failure(error):
-            raise VersionConflict(product.id) from error
-        raise
-    return product_item.to_domain()
+        write([TxOp("product", lambda tx: tx.save(product_item)), TxOp("upload", lambda tx: tx.save(upload_item))])
+    except OperationRejected as rejected:
+        raise VersionConflict(product.id) from rejected
+    return to_domain(product_item, Product)
 
 
 # ---------------------------------------------------------------- listings
@@ -192,7 +147,7 @@ def _page(items: list[ProductItem], limit: int, key_names: tuple[str, str], scop
             index_sk: {"S": getattr(last, index_sk)},
         }
         next_cursor = encode_cursor(last_key, scope)
-    return ProductPage(items=[item.to_domain() for item in kept], next_cursor=next_cursor)
+    return ProductPage(items=[to_domain(item, Product) for item in kept], next_cursor=next_cursor)
 
 
 def _start_key(cursor: str | None, scope: str, key_names: tuple[str, str]) -> dict[str, Any] | None:
@@ -243,22 +198,7 @@ def list_by_creator(creator_id: str, limit: int, cursor: str | None, *, publishe
 
 
 def _upload_to_item(upload: Upload) -> UploadItem:
-    return UploadItem(
-        upload_pk(upload.key),
-        UPLOAD_SK,
-        s3_key=upload.key,
-        product_id=upload.product_id,
-        creator_id=upload.creator_id,
-        filename=upload.filename,
-        content_type=upload.content_type,
-        size_bytes=upload.size_bytes,
-        issued_at_ms=upload.issued_at_ms,
-        status=upload.status,
-        etag=upload.etag,
-        reason=upload.reason,
-        replaced_key=upload.replaced_key,
-        expires_at=upload.expires_at,
-    )
+    return from_domain(UploadItem(upload_pk(upload.key), UPLOAD_SK), upload)
 
 
 def put_upload(upload: Upload) -> None:
@@ -271,7 +211,7 @@ def get_upload(key: str) -> Upload | None:
         item = UploadItem.get(upload_pk(key), UPLOAD_SK, consistent_read=True)
     except UploadItem.DoesNotExist:
         return None
-    return item.to_domain()
+    return to_domain(item, Upload)
 
 
 def save_upload(upload: Upload) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from market.domain.errors import TransientError
+from market.domain.user import RefreshToken, TokenFamily
 from market.ids import new_id
-from market.models.base import cancellation_codes, transact_write
+from market.models.base import from_domain, to_domain
 from market.models.refresh_token import (
     FAMILY_SK,
     REFRESH_SK,
@@ -16,6 +18,7 @@ from market.models.refresh_token import (
     family_pk,
     refresh_pk,
 )
+from market.repositories.transactions import OperationRejected, TxOp, condition_failed, write
 
 
 class RotationRefused(Exception):
@@ -31,17 +34,8 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _token_item(
-    token_digest: str, *, user_id: str, family_id: str, issued_at: str, expires_at: int
-) -> RefreshTokenItem:
-    return RefreshTokenItem(
-        refresh_pk(token_digest),
-        REFRESH_SK,
-        user_id=user_id,
-        family_id=family_id,
-        issued_at=issued_at,
-        expires_at=expires_at,
-    )
+def _token_item(token: RefreshToken) -> RefreshTokenItem:
+    return from_domain(RefreshTokenItem(refresh_pk(token.digest), REFRESH_SK), token)
 
 
 def start_family(user_id: str, token_digest: str, *, issued_at: str, expires_at: int) -> str:
@@ -50,61 +44,71 @@ def start_family(user_id: str, token_digest: str, *, issued_at: str, expires_at:
     family = TokenFamilyItem(
         family_pk(family_id), FAMILY_SK, user_id=user_id, created_at=issued_at, expires_at=expires_at
     )
-    token = _token_item(token_digest, user_id=user_id, family_id=family_id, issued_at=issued_at, expires_at=expires_at)
-    with transact_write() as tx:
-        tx.save(family, condition=TokenFamilyItem.PK.does_not_exist())
-        tx.save(token, condition=RefreshTokenItem.PK.does_not_exist())
+    token = _token_item(RefreshToken(token_digest, user_id, family_id, issued_at, expires_at))
+    write(
+        [
+            TxOp("family", lambda tx: tx.save(family, condition=TokenFamilyItem.PK.does_not_exist())),
+            TxOp("token", lambda tx: tx.save(token, condition=RefreshTokenItem.PK.does_not_exist())),
+        ]
+    )
     return family_id
 
 
-def get_token(token_digest: str) -> RefreshTokenItem | None:
+def get_token(token_digest: str) -> RefreshToken | None:
     try:
-        return RefreshTokenItem.get(refresh_pk(token_digest), REFRESH_SK, consistent_read=True)
+        item = RefreshTokenItem.get(refresh_pk(token_digest), REFRESH_SK, consistent_read=True)
     except DoesNotExist:
         return None
+    return to_domain(item, RefreshToken, digest=token_digest, expires_at=int(item.expires_at or 0))
 
 
-def get_family(family_id: str) -> TokenFamilyItem | None:
+def get_family(family_id: str) -> TokenFamily | None:
     try:
-        return TokenFamilyItem.get(family_pk(family_id), FAMILY_SK, consistent_read=True)
+        item = TokenFamilyItem.get(family_pk(family_id), FAMILY_SK, consistent_read=True)
     except DoesNotExist:
         return None
+    return to_domain(item, TokenFamily, id=family_id)
 
 
-def rotate(old: RefreshTokenItem, new_digest: str, *, issued_at: str, expires_at: int) -> None:
+def rotate(old: RefreshToken, new_digest: str, *, issued_at: str, expires_at: int) -> None:
     """Spend ``old`` and store its successor in the same family, in one transaction.
 
     ``RotationRefused("spent")`` when ``old`` was spent already (or is being spent by a
     concurrent rotation), ``RotationRefused("revoked")`` when its family is revoked.
     """
-    successor = _token_item(
-        new_digest, user_id=old.user_id, family_id=old.family_id, issued_at=issued_at, expires_at=expires_at
-    )
+    successor = _token_item(RefreshToken(new_digest, old.user_id, old.family_id, issued_at, expires_at))
+    old_key = RefreshTokenItem(refresh_pk(old.digest), REFRESH_SK)
     family = TokenFamilyItem(family_pk(old.family_id), FAMILY_SK)
-    tx = transact_write()
     try:
-        with tx:
-            tx.label = "old"
-            tx.update(
-                old,
-                actions=[RefreshTokenItem.spent_at.set(issued_at)],
-                condition=RefreshTokenItem.PK.exists() & RefreshTokenItem.spent_at.does_not_exist(),
-            )
-            tx.label = "family"
-            tx.update(
-                family,
-                actions=[TokenFamilyItem.expires_at.set(expires_at)],
-                condition=TokenFamilyItem.PK.exists() & TokenFamilyItem.revoked_at.does_not_exist(),
-            )
-            tx.label = "successor"
-            tx.save(successor, condition=RefreshTokenItem.PK.does_not_exist())
-    except TransactWriteError as error:
-        codes = cancellation_codes(tx, error)
-        if "ConditionalCheckFailed" in codes.get("family", set()):
-            raise RotationRefused("revoked") from error
-        if codes.get("old") or any("TransactionConflict" in found for found in codes.values()):
-            raise RotationRefused("spent") from error
-        raise
+        # No retry on a conflict: a concurrent rotation of the same token is a reuse.
+        write(
+            [
+                TxOp(
+                    "old",
+                    lambda tx: tx.update(
+                        old_key,
+                        actions=[RefreshTokenItem.spent_at.set(issued_at)],
+                        condition=RefreshTokenItem.PK.exists() & RefreshTokenItem.spent_at.does_not_exist(),
+                    ),
+                ),
+                TxOp(
+                    "family",
+                    lambda tx: tx.update(
+                        family,
+                        actions=[TokenFamilyItem.expires_at.set(expires_at)],
+                        condition=TokenFamilyItem.PK.exists() & TokenFamilyItem.revoked_at.does_not_exist(),
+                    ),
+                ),
+                TxOp("successor", lambda tx: tx.save(successor, condition=RefreshTokenItem.PK.does_not_exist())),
+            ],
+            conflict_retries=0,
+        )
+    except OperationRejected as rejected:
+        if "family" in rejected.failed:
+            raise RotationRefused("revoked") from rejected
+        raise RotationRefused("spent") from rejected
+    except TransientError as conflicted:
+        raise RotationRefused("spent") from conflicted
 
 
 def revoke_family(family_id: str, *, revoked_at: str) -> None:
@@ -115,5 +119,5 @@ def revoke_family(family_id: str, *, revoked_at: str) -> None:
             condition=TokenFamilyItem.PK.exists(),
         )
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise

@@ -9,69 +9,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from market import clock
-from market.models.base import transact_write
+from market.domain.errors import TransientError
+from market.domain.order import Order
+from market.domain.refund import OPEN_STATUSES, Refund, RefundTotals
+from market.models.base import from_domain, to_domain
 from market.models.order import OrderItem
 from market.models.refund import (
-    OPEN_STATUSES,
     TOTALS_SK,
     RefundItem,
     RefundTotalsItem,
     refund_sk,
     refunds_pk,
 )
-from market.repositories.orders import Order, order_key
-from market.repositories.wallets import TxOp
-
-
-@dataclass(frozen=True)
-class Refund:
-    id: str
-    order_id: str
-    creator_id: str
-    gateway: str
-    gateway_refund_id: str | None
-    amount: int
-    currency: str
-    status: str
-    requested_by: str
-    failure_reason: str | None
-    created_at: str
-    updated_at: str
-    processed_at: str | None
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-
-@dataclass(frozen=True)
-class RefundTotals:
-    committed: int
-    version: int
-
-
-def _to_refund(item: RefundItem) -> Refund:
-    return Refund(
-        id=item.refund_id,
-        order_id=item.order_id,
-        creator_id=item.creator_id,
-        gateway=item.gateway,
-        gateway_refund_id=item.gateway_refund_id,
-        amount=int(item.amount),
-        currency=item.currency,
-        status=item.status,
-        requested_by=item.requested_by,
-        failure_reason=item.failure_reason,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        processed_at=item.processed_at,
-    )
+from market.repositories.orders import order_key
+from market.repositories.transactions import OperationRejected, TxOp, condition_failed, write
 
 
 def _key(order_id: str, refund_id: str) -> RefundItem:
@@ -90,19 +46,19 @@ def get_totals(order_id: str) -> RefundTotals:
         item = RefundTotalsItem.get(refunds_pk(order_id), TOTALS_SK, consistent_read=True)
     except DoesNotExist:
         return RefundTotals(committed=0, version=0)
-    return RefundTotals(committed=int(item.committed or 0), version=int(item.version or 0))
+    return to_domain(item, RefundTotals)
 
 
 def get_refund(order_id: str, refund_id: str) -> Refund | None:
     try:
-        return _to_refund(RefundItem.get(refunds_pk(order_id), refund_sk(refund_id), consistent_read=True))
+        return to_domain(RefundItem.get(refunds_pk(order_id), refund_sk(refund_id), consistent_read=True), Refund)
     except DoesNotExist:
         return None
 
 
 def list_order_refunds(order_id: str) -> list[Refund]:
     items = RefundItem.query(refunds_pk(order_id), RefundItem.SK.startswith("REFUND#"), consistent_read=True)
-    return [_to_refund(item) for item in items]
+    return [to_domain(item, Refund) for item in items]
 
 
 # ---------------------------------------------------------------- writes
@@ -110,42 +66,28 @@ def list_order_refunds(order_id: str) -> list[Refund]:
 
 def reserve(refund: Refund, totals: RefundTotals) -> bool:
     """Write ``refund`` and commit its amount; False when the totals changed since they were read."""
-    item = RefundItem(
-        refunds_pk(refund.order_id),
-        refund_sk(refund.id),
-        refund_id=refund.id,
-        order_id=refund.order_id,
-        creator_id=refund.creator_id,
-        gateway=refund.gateway,
-        amount=refund.amount,
-        currency=refund.currency,
-        status=refund.status,
-        requested_by=refund.requested_by,
-        created_at=refund.created_at,
-        updated_at=refund.updated_at,
-    )
+    item = from_domain(RefundItem(refunds_pk(refund.order_id), refund_sk(refund.id)), refund)
     condition = (
         RefundTotalsItem.version.does_not_exist() if totals.version == 0 else RefundTotalsItem.version == totals.version
     )
+    actions: list[Any] = [
+        RefundTotalsItem.order_id.set(refund.order_id),
+        RefundTotalsItem.committed.set(totals.committed + refund.amount),
+        RefundTotalsItem.version.set(totals.version + 1),
+    ]
     try:
-        with transact_write() as tx:
-            tx.save(item, condition=RefundItem.PK.does_not_exist())
-            tx.update(
-                _totals_key(refund.order_id),
-                actions=[
-                    RefundTotalsItem.order_id.set(refund.order_id),
-                    RefundTotalsItem.committed.set(totals.committed + refund.amount),
-                    RefundTotalsItem.version.set(totals.version + 1),
-                ],
-                condition=condition,
-            )
-    except TransactWriteError as error:
-        if any(
-            r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict")
-            for r in error.cancellation_reasons
-        ):
-            return False
-        raise
+        # A conflict means another request is reserving now: the caller reads the totals again.
+        write(
+            [
+                TxOp("refund", lambda tx: tx.save(item, condition=RefundItem.PK.does_not_exist())),
+                TxOp(
+                    "totals", lambda tx: tx.update(_totals_key(refund.order_id), actions=actions, condition=condition)
+                ),
+            ],
+            conflict_retries=0,
+        )
+    except (OperationRejected, TransientError):
+        return False
     return True
 
 
@@ -161,7 +103,7 @@ def attach_gateway_refund(refund: Refund, gateway_refund_id: str) -> bool:
             condition=RefundItem.status == "requested",
         )
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             return False
         raise
     return True
@@ -178,26 +120,33 @@ def note_unclear(refund: Refund, reason: str) -> None:
 def close_failed(refund: Refund, reason: str) -> bool:
     """An open refund -> ``failed``, and its amount is no longer committed; False if it was not open."""
     now = clock.iso(clock.now())
+    refund_actions: list[Any] = [
+        RefundItem.status.set("failed"),
+        RefundItem.failure_reason.set(reason),
+        RefundItem.updated_at.set(now),
+    ]
+    totals_actions: list[Any] = [RefundTotalsItem.committed.add(-refund.amount), RefundTotalsItem.version.add(1)]
     try:
-        with transact_write() as tx:
-            tx.update(
-                _key(refund.order_id, refund.id),
-                actions=[
-                    RefundItem.status.set("failed"),
-                    RefundItem.failure_reason.set(reason),
-                    RefundItem.updated_at.set(now),
-                ],
-                condition=RefundItem.status.is_in(*OPEN_STATUSES),
-            )
-            tx.update(
-                _totals_key(refund.order_id),
-                actions=[RefundTotalsItem.committed.add(-refund.amount), RefundTotalsItem.version.add(1)],
-                condition=RefundTotalsItem.PK.exists(),
-            )
-    except TransactWriteError as error:
-        if any(r is not None and r.code == "ConditionalCheckFailed" for r in error.cancellation_reasons):
-            return False
-        raise
+        write(
+            [
+                TxOp(
+                    "refund",
+                    lambda tx: tx.update(
+                        _key(refund.order_id, refund.id),
+                        actions=refund_actions,
+                        condition=RefundItem.status.is_in(*OPEN_STATUSES),
+                    ),
+                ),
+                TxOp(
+                    "totals",
+                    lambda tx: tx.update(
+                        _totals_key(refund.order_id), actions=totals_actions, condition=RefundTotalsItem.PK.exists()
+                    ),
+                ),
+            ]
+        )
+    except OperationRejected:
+        return False
     return True
 
 

@@ -6,25 +6,12 @@ key range per view, never a scan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from market.domain.stats import Counter
+from market.models.base import to_domain
 from market.models.wallet import SalesCounterItem, stats_pk
-
-
-@dataclass(frozen=True)
-class Counter:
-    day: str
-    currency: str
-    product_id: str | None
-    product_title: str | None
-    sales: int
-    gross: int
-    fees: int
-    net: int
-    refunds: int
 
 
 def add_to_counters(
@@ -62,26 +49,12 @@ def add_to_counters(
         tx.update(SalesCounterItem(stats_pk(creator_id), sort_key), actions=actions)
 
 
-def _to_counter(item: SalesCounterItem) -> Counter:
-    return Counter(
-        day=item.day,
-        currency=item.currency,
-        product_id=item.product_id,
-        product_title=item.product_title,
-        sales=int(item.sales or 0),
-        gross=int(item.gross or 0),
-        fees=int(item.fees or 0),
-        net=int(item.net or 0),
-        refunds=int(item.refunds or 0),
-    )
-
-
 def day_counters(creator_id: str, first_day: str, last_day: str) -> list[Counter]:
     """One query: the creator's per-day counters between two ISO dates, inclusive."""
     items = SalesCounterItem.query(
         stats_pk(creator_id), SalesCounterItem.SK.between(f"DAY#{first_day}", f"DAY#{last_day}~")
     )
-    return [_to_counter(item) for item in items]
+    return [to_domain(item, Counter) for item in items]
 
 
 def product_day_counters(creator_id: str, first_day: str, last_day: str) -> list[Counter]:
@@ -89,4 +62,4 @@ def product_day_counters(creator_id: str, first_day: str, last_day: str) -> list
     items = SalesCounterItem.query(
         stats_pk(creator_id), SalesCounterItem.SK.between(f"DAYPRODUCT#{first_day}", f"DAYPRODUCT#{last_day}~")
     )
-    return [_to_counter(item) for item in items]
+    return [to_domain(item, Counter) for item in items]

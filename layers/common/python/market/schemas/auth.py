@@ -7,13 +7,12 @@ a ``model_dump`` or a log line by accident.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 from pydantic_core import PydanticCustomError
 
-if TYPE_CHECKING:
-    from market.models.user import UserItem
+from market.domain.user import normalise_email
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
@@ -24,9 +23,8 @@ REFRESH_TOKEN_MAX_LENGTH = 256
 _EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
-def normalise_email(value: object) -> object:
-    """Trimmed and lower-cased: the one form an email is stored, guarded and looked up in."""
-    return value.strip().lower() if isinstance(value, str) else value
+def _normalised_email(value: object) -> object:
+    return normalise_email(value) if isinstance(value, str) else value
 
 
 def _check_email(value: str) -> str:
@@ -52,7 +50,7 @@ def _blank_is_none(value: object) -> object:
     return value
 
 
-Email = Annotated[str, BeforeValidator(normalise_email), AfterValidator(_check_email)]
+Email = Annotated[str, BeforeValidator(_normalised_email), AfterValidator(_check_email)]
 NewPassword = Annotated[
     SecretStr,
     _secret_length(PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH),
@@ -84,7 +82,7 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Not checked as an email: a malformed one is simply an unknown account (401).
-    email: Annotated[str, BeforeValidator(normalise_email), Field(min_length=1, max_length=320)]
+    email: Annotated[str, BeforeValidator(_normalised_email), Field(min_length=1, max_length=320)]
     password: Password
 
 
@@ -103,23 +101,13 @@ class LogoutRequest(BaseModel):
 class UserOut(BaseModel):
     """A user as the API shows it: never a password or a hash."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
 
     id: str
     email: str
     role: str
     display_name: str | None
     created_at: str
-
-    @classmethod
-    def from_item(cls, user: UserItem) -> UserOut:
-        return cls(
-            id=user.user_id,
-            email=user.email,
-            role=user.role,
-            display_name=user.display_name,
-            created_at=user.created_at,
-        )
 
 
 class TokenPairOut(BaseModel):

@@ -1,10 +1,8 @@
-"""Order requests and responses (the contract's order and checkout shapes)."""
+"""Order requests and responses (the contract's order and checkout shapes), read from ``domain.order``."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from market.repositories.orders import Order
 
 
 class CreateOrderRequest(BaseModel):
@@ -14,6 +12,8 @@ class CreateOrderRequest(BaseModel):
 
 
 class OrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     product_id: str
     buyer_id: str
@@ -28,24 +28,6 @@ class OrderOut(BaseModel):
     product_title: str
     failure_reason: str | None = None
 
-    @classmethod
-    def of(cls, order: Order) -> OrderOut:
-        return cls(
-            id=order.id,
-            product_id=order.product_id,
-            buyer_id=order.buyer_id,
-            creator_id=order.creator_id,
-            amount=order.amount,
-            currency=order.currency,
-            status=order.status,
-            gateway=order.gateway,
-            reference=order.reference,
-            created_at=order.created_at,
-            paid_at=order.paid_at,
-            product_title=order.product_title,
-            failure_reason=order.failure_reason,
-        )
-
 
 class PaymentOut(BaseModel):
     gateway: str
@@ -59,5 +41,7 @@ class CheckoutOut(BaseModel):
 
 
 class OrderListOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     items: list[OrderOut]
     next_cursor: str | None

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
 
-from market.clock import iso
-from market.models.product import Product
+from market.schemas.common import IsoTime
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
@@ -60,7 +59,7 @@ class UploadTicketRequest(_Request):
 
 
 class _Response(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, from_attributes=True)
 
 
 class ProductFileOut(_Response):
@@ -73,10 +72,12 @@ class FileErrorOut(_Response):
     code: str
     message: str
     filename: str
-    at: str
+    at: IsoTime
 
 
 class ProductOut(_Response):
+    """A product as anyone sees it (``ProductOut.model_validate(product)``)."""
+
     id: str
     creator_id: str
     title: str
@@ -85,48 +86,14 @@ class ProductOut(_Response):
     currency: str
     status: str
     file: ProductFileOut | None
-    created_at: str
-    updated_at: str
-
-    @classmethod
-    def public(cls, product: Product) -> ProductOut:
-        return cls(**_fields(product))
+    created_at: IsoTime
+    updated_at: IsoTime
 
 
 class CreatorProductOut(ProductOut):
     """What the product's creator sees: the public fields and why the last upload was refused, if it was."""
 
     file_error: FileErrorOut | None
-
-    @classmethod
-    def of(cls, product: Product) -> CreatorProductOut:
-        error = product.file_error
-        file_error = (
-            FileErrorOut(code=error.code, message=error.message, filename=error.filename, at=iso(error.at))
-            if error is not None
-            else None
-        )
-        return cls(**_fields(product), file_error=file_error)
-
-
-def _fields(product: Product) -> dict[str, Any]:
-    file = product.file
-    return {
-        "id": product.id,
-        "creator_id": product.creator_id,
-        "title": product.title,
-        "description": product.description,
-        "price": product.price,
-        "currency": product.currency,
-        "status": product.status,
-        "file": (
-            ProductFileOut(name=file.name, content_type=file.content_type, size_bytes=file.size_bytes)
-            if file is not None
-            else None
-        ),
-        "created_at": iso(product.created_at),
-        "updated_at": iso(product.updated_at),
-    }
 
 
 class ProductPageOut(_Response):

@@ -1,6 +1,9 @@
 """Request and response shapes of the wallet API (DESIGN.md: wallet, ledger entry, dashboard,
 payout account, payout and refund rows). Money is strict integers in minor units.
 
+Responses are read straight from the domain objects (``from_attributes``); a field the contract
+names otherwise than the domain says where it comes from (``validation_alias``).
+
 Beyond the contract: a ledger entry also says which ``bucket`` it moved (available, pending,
 on_hold), which is what its ``balance_after`` is the balance of; payouts and dashboard rows
 carry a ``failure_reason`` / ``refunds`` where there is one.
@@ -12,11 +15,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from market.repositories.payouts import Payout, PayoutAccount
-from market.repositories.refunds import Refund
-from market.repositories.wallets import Balance, LedgerEntry
-from market.services.dashboard import Dashboard
-
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
@@ -24,38 +22,29 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
 # ---------------------------------------------------------------- wallet and ledger
 
 
-class BalanceOut(BaseModel):
+class BalanceOut(_Out):
     currency: str
     available: int
     pending: int
-    on_hold_for_payouts: int
+    on_hold_for_payouts: int = Field(validation_alias="on_hold")
     lifetime_gross: int
     lifetime_fees: int
     lifetime_net: int
     lifetime_paid_out: int
 
-    @classmethod
-    def of(cls, balance: Balance) -> BalanceOut:
-        return cls(
-            currency=balance.currency,
-            available=balance.available,
-            pending=balance.pending,
-            on_hold_for_payouts=balance.on_hold,
-            lifetime_gross=balance.lifetime_gross,
-            lifetime_fees=balance.lifetime_fees,
-            lifetime_net=balance.lifetime_net,
-            lifetime_paid_out=balance.lifetime_paid_out,
-        )
 
-
-class WalletOut(BaseModel):
+class WalletOut(_Out):
     balances: list[BalanceOut]
 
 
-class LedgerEntryOut(BaseModel):
+class LedgerEntryOut(_Out):
     id: str
     type: str
     bucket: str
@@ -66,22 +55,8 @@ class LedgerEntryOut(BaseModel):
     created_at: str
     balance_after: int
 
-    @classmethod
-    def of(cls, entry: LedgerEntry) -> LedgerEntryOut:
-        return cls(
-            id=entry.id,
-            type=entry.type,
-            bucket=entry.bucket,
-            amount=entry.amount,
-            currency=entry.currency,
-            order_id=entry.order_id,
-            payout_id=entry.payout_id,
-            created_at=entry.created_at,
-            balance_after=entry.balance_after,
-        )
 
-
-class LedgerPageOut(BaseModel):
+class LedgerPageOut(_Out):
     items: list[LedgerEntryOut]
     next_cursor: str | None
 
@@ -89,7 +64,7 @@ class LedgerPageOut(BaseModel):
 # ---------------------------------------------------------------- dashboard
 
 
-class TotalsOut(BaseModel):
+class TotalsOut(_Out):
     currency: str
     sales: int
     gross: int
@@ -98,7 +73,7 @@ class TotalsOut(BaseModel):
     refunds: int
 
 
-class ProductTotalsOut(BaseModel):
+class ProductTotalsOut(_Out):
     product_id: str
     title: str
     currency: str
@@ -108,7 +83,7 @@ class ProductTotalsOut(BaseModel):
     refunds: int
 
 
-class DayTotalsOut(BaseModel):
+class DayTotalsOut(_Out):
     date: str
     currency: str
     sales: int
@@ -117,24 +92,14 @@ class DayTotalsOut(BaseModel):
     refunds: int
 
 
-class DashboardOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+class DashboardOut(_Out):
+    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
 
-    from_: str = Field(alias="from")
-    to: str
+    from_: str = Field(validation_alias="first_day", serialization_alias="from")
+    to: str = Field(validation_alias="last_day")
     totals: list[TotalsOut]
     by_product: list[ProductTotalsOut]
     by_day: list[DayTotalsOut]
-
-    @classmethod
-    def of(cls, view: Dashboard) -> DashboardOut:
-        return cls(
-            from_=view.first_day,
-            to=view.last_day,
-            totals=[TotalsOut(**vars(t)) for t in view.totals],
-            by_product=[ProductTotalsOut(**vars(p)) for p in view.by_product],
-            by_day=[DayTotalsOut(**vars(d)) for d in view.by_day],
-        )
 
 
 # ---------------------------------------------------------------- payout accounts and payouts
@@ -146,22 +111,12 @@ class PayoutAccountRequest(_Request):
     currency: Currency
 
 
-class PayoutAccountOut(BaseModel):
+class PayoutAccountOut(_Out):
     bank_code: str
     bank_name: str | None
-    account_number: str
+    account_number: str = Field(validation_alias="account_masked")
     account_name: str
     currency: str
-
-    @classmethod
-    def of(cls, account: PayoutAccount) -> PayoutAccountOut:
-        return cls(
-            bank_code=account.bank_code,
-            bank_name=account.bank_name,
-            account_number=account.account_masked,
-            account_name=account.account_name,
-            currency=account.currency,
-        )
 
 
 class PayoutRequestBody(_Request):
@@ -169,7 +124,7 @@ class PayoutRequestBody(_Request):
     currency: Currency
 
 
-class PayoutOut(BaseModel):
+class PayoutOut(_Out):
     id: str
     amount: int
     currency: str
@@ -178,20 +133,8 @@ class PayoutOut(BaseModel):
     updated_at: str
     failure_reason: str | None = None
 
-    @classmethod
-    def of(cls, payout: Payout) -> PayoutOut:
-        return cls(
-            id=payout.id,
-            amount=payout.amount,
-            currency=payout.currency,
-            status=payout.status,
-            created_at=payout.created_at,
-            updated_at=payout.updated_at,
-            failure_reason=payout.failure_reason,
-        )
 
-
-class PayoutListOut(BaseModel):
+class PayoutListOut(_Out):
     items: list[PayoutOut]
     next_cursor: str | None
 
@@ -203,20 +146,13 @@ class RefundRequestBody(_Request):
     amount: Annotated[StrictInt, Field(gt=0)] | None = None
 
 
-class RefundOut(BaseModel):
+class RefundOut(_Out):
     id: str
     amount: int
     currency: str
-    status: str
+    status: str = Field(validation_alias="public_status")
 
 
 class RefundAcceptedOut(BaseModel):
     order_id: str
     refund: RefundOut
-
-    @classmethod
-    def of(cls, refund: Refund, status: str) -> RefundAcceptedOut:
-        return cls(
-            order_id=refund.order_id,
-            refund=RefundOut(id=refund.id, amount=refund.amount, currency=refund.currency, status=status),
-        )

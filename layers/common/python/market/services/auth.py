@@ -15,16 +15,13 @@ from dataclasses import dataclass
 
 from market import clock
 from market.auth import passwords, tokens
-from market.errors import Forbidden, InvalidToken, TooManyRequests, Unauthorized
+from market.domain.errors import Forbidden, InvalidToken, TooManyRequests, Unauthorized
+from market.domain.user import SELF_SERVICE_ROLES, RefreshToken, User, normalise_email
 from market.ids import new_id, new_token
-from market.models.refresh_token import RefreshTokenItem
-from market.models.user import UserItem
 from market.observability import logger
 from market.repositories import rate_limits, refresh_tokens, users
-from market.schemas.auth import normalise_email
 from market.settings import get_settings
 
-SELF_SERVICE_ROLES = ("customer", "creator")
 ACCOUNT_SCOPE = "login-account"
 IP_SCOPE = "login-ip"
 REFRESH_TOKEN_BYTES = 32
@@ -55,15 +52,15 @@ class TokenPair:
         return f"TokenPair(expires_in={self.expires_in})"
 
 
-def register(*, email: str, password: str, role: str, display_name: str | None) -> UserItem:
+def register(*, email: str, password: str, role: str, display_name: str | None) -> User:
     """A new account; ``Forbidden`` for a role nobody may give themselves, ``EmailTaken`` (409) for a known email."""
     if role not in SELF_SERVICE_ROLES:
         raise Forbidden(f"Accounts can register as {' or '.join(SELF_SERVICE_ROLES)} only.")
-    email = str(normalise_email(email))
+    email = normalise_email(email)
     if users.email_registered(email):  # spares an argon2 hash; the transaction below is the real guard
         raise users.EmailTaken
-    user = users.new_user_item(
-        user_id=new_id("usr_"),
+    user = User(
+        id=new_id("usr_"),
         email=email,
         password_hash=passwords.hash_password(password),
         role=role,
@@ -71,7 +68,7 @@ def register(*, email: str, password: str, role: str, display_name: str | None) 
         created_at=clock.iso(clock.now()),
     )
     users.create_user(user)
-    logger.info("user registered", user_id=user.user_id, role=role)
+    logger.info("user registered", user_id=user.id, role=role)
     return user
 
 
@@ -79,7 +76,7 @@ def login(*, email: str, password: str, source_ip: str) -> TokenPair:
     """A token pair for the right password; 401 otherwise, 429 once the account or IP used up its attempts."""
     settings = get_settings()
     passwords.prepare()
-    email = str(normalise_email(email))
+    email = normalise_email(email)
     now = clock.epoch_seconds()
     window = rate_limits.window_at(now, settings.login_window_seconds)
     # Each attempt takes a slot before the password is checked, so parallel guesses cannot
@@ -97,7 +94,7 @@ def login(*, email: str, password: str, source_ip: str) -> TokenPair:
         logger.info("login failed", reason="unknown-email")
         raise InvalidCredentials
     if not passwords.verify_password(user.password_hash, password):
-        logger.info("login failed", reason="wrong-password", user_id=user.user_id)
+        logger.info("login failed", reason="wrong-password", user_id=user.id)
         raise InvalidCredentials
 
     rate_limits.reset(ACCOUNT_SCOPE, email, window)
@@ -105,9 +102,9 @@ def login(*, email: str, password: str, source_ip: str) -> TokenPair:
     if passwords.needs_rehash(user.password_hash) and users.replace_password_hash(
         user, passwords.hash_password(password)
     ):
-        logger.info("password rehashed", user_id=user.user_id)
+        logger.info("password rehashed", user_id=user.id)
     pair = _new_family(user)
-    logger.info("login succeeded", user_id=user.user_id)
+    logger.info("login succeeded", user_id=user.id)
     return pair
 
 
@@ -139,8 +136,8 @@ def refresh(refresh_token: str) -> TokenPair:
         if refused.reason == "spent":
             _revoke_on_reuse(presented)
         raise InvalidRefreshToken from refused
-    access_token, expires_in = tokens.issue_access_token(user.user_id, user.role, settings)
-    logger.info("tokens refreshed", user_id=user.user_id)
+    access_token, expires_in = tokens.issue_access_token(user.id, user.role, settings)
+    logger.info("tokens refreshed", user_id=user.id)
     return TokenPair(access_token=access_token, refresh_token=successor, expires_in=expires_in)
 
 
@@ -153,7 +150,7 @@ def logout(*, user_id: str, refresh_token: str) -> None:
     logger.info("logged out", user_id=user_id)
 
 
-def profile(user_id: str) -> UserItem:
+def profile(user_id: str) -> User:
     """The caller's own user; a token whose user is gone is no longer valid."""
     user = users.get_user(user_id)
     if user is None:
@@ -161,12 +158,12 @@ def profile(user_id: str) -> UserItem:
     return user
 
 
-def _new_family(user: UserItem) -> TokenPair:
+def _new_family(user: User) -> TokenPair:
     settings = get_settings()
-    access_token, expires_in = tokens.issue_access_token(user.user_id, user.role, settings)
+    access_token, expires_in = tokens.issue_access_token(user.id, user.role, settings)
     refresh_token = new_token(REFRESH_TOKEN_BYTES)
     refresh_tokens.start_family(
-        user.user_id,
+        user.id,
         refresh_tokens.digest(refresh_token),
         issued_at=clock.iso(clock.now()),
         expires_at=clock.epoch_seconds() + settings.refresh_token_ttl_seconds,
@@ -174,15 +171,14 @@ def _new_family(user: UserItem) -> TokenPair:
     return TokenPair(access_token=access_token, refresh_token=refresh_token, expires_in=expires_in)
 
 
-def _live_token(refresh_token: str) -> RefreshTokenItem:
+def _live_token(refresh_token: str) -> RefreshToken:
     presented = refresh_tokens.get_token(refresh_tokens.digest(refresh_token))
-    # TTL deletion lags by up to two days: an expired token is refused on its expires_at.
-    if presented is None or presented.expires_at is None or presented.expires_at <= clock.epoch_seconds():
+    if presented is None or not presented.is_live(clock.epoch_seconds()):
         raise InvalidRefreshToken
     return presented
 
 
-def _revoke_on_reuse(presented: RefreshTokenItem) -> None:
+def _revoke_on_reuse(presented: RefreshToken) -> None:
     _revoke(presented.family_id)
     logger.warning("refresh token reused; family revoked", user_id=presented.user_id, family_id=presented.family_id)
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from market import clock, ids
-from market.auth.tokens import Caller
-from market.errors import Conflict, GatewayError, NotFound
-from market.gateways.registry import DEFAULT_GATEWAY, get_gateway
+from market.domain.errors import GatewayError, NotFound
+from market.domain.order import Order
+from market.domain.user import Caller
+from market.gateways.profiles import DEFAULT_GATEWAY, profile
+from market.gateways.registry import get_gateway
 from market.observability import logger
 from market.repositories import orders as orders_repo
 from market.repositories import users as users_repo
-from market.repositories.orders import Order, OrderPage, new_pending_order
+from market.repositories.idempotency import IdempotentRequest
+from market.repositories.orders import IDEMPOTENCY_SCOPE, OrderPage
 from market.services import catalog
 from market.services.payments import settle_order
 from market.settings import get_settings
@@ -23,44 +26,39 @@ class Checkout:
     authorization_url: str | None
 
 
-def new_reference(order_id: str) -> str:
-    # Paystack allows letters, digits, '-', '.', '='; one reference per order, never reused.
-    return "mkt-" + order_id.replace("_", "-")
-
-
 def create_order(caller: Caller, product_id: str, idempotency_key: str | None) -> Checkout:
     """A pending order for ``product_id`` and the gateway page to pay it on."""
-    request = {"product_id": product_id}
-    if idempotency_key:
-        existing = orders_repo.replayed_order("orders", caller.user_id, idempotency_key, request)
+    idempotency = (
+        IdempotentRequest(IDEMPOTENCY_SCOPE, caller.user_id, idempotency_key, {"product_id": product_id})
+        if idempotency_key
+        else None
+    )
+    if idempotency is not None:
+        existing = orders_repo.replayed_order(idempotency)
         if existing is not None:
             return _with_payment_page(existing)
     product = catalog.get_product(product_id)
     if product is None:
         raise NotFound("No product has this id.")
-    if product.status != "published":
-        raise Conflict("This product is not published.")
-    if product.creator_id == caller.user_id:
-        raise Conflict("You cannot buy your own product.")
+    product.check_purchasable_by(caller.user_id)
     buyer = users_repo.get_user(caller.user_id)
     if buyer is None:
         raise NotFound("The signed-in user no longer exists.")
     now = clock.iso(clock.now())
     order_id = ids.new_id("ord_")
-    order = new_pending_order(
+    gateway = DEFAULT_GATEWAY
+    order = Order.new_pending(
         order_id=order_id,
         buyer_id=caller.user_id,
         buyer_email=buyer.email,
         product_id=product.id,
         product_title=product.title,
         creator_id=product.creator_id,
-        amount=product.price,
-        currency=product.currency,
-        gateway=DEFAULT_GATEWAY,
-        reference=new_reference(order_id),
+        price=product.list_price,
+        gateway=gateway,
+        reference=profile(gateway).new_reference(order_id),
         created_at=now,
     )
-    idempotency = (caller.user_id, idempotency_key, request) if idempotency_key else None
     stored = orders_repo.create_order(order, idempotency=idempotency)
     logger.info("order created", order_id=stored.id, product_id=product.id, amount=stored.amount)
     return _with_payment_page(stored)
@@ -92,14 +90,14 @@ def _with_payment_page(order: Order) -> Checkout:
 def visible_order(caller: Caller, order_id: str) -> Order:
     """The order if the caller is its buyer, its creator or an admin; 404 for anyone else."""
     order = orders_repo.get_order(order_id)
-    if order is None or not (caller.user_id in (order.buyer_id, order.creator_id) or caller.role == "admin"):
+    if order is None or not order.visible_to(caller):
         raise NotFound("No order with this id.")
     return order
 
 
 def list_orders(caller: Caller, limit: int, cursor: str | None) -> OrderPage:
     """A creator sees the orders of their products; everyone else their own purchases."""
-    if caller.role == "creator":
+    if caller.is_creator:
         return orders_repo.list_creator_orders(caller.user_id, limit, cursor)
     return orders_repo.list_buyer_orders(caller.user_id, limit, cursor)
 

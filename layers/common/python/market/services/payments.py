@@ -12,25 +12,24 @@ two steps still delivers.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from market import aws, clock
-from market.errors import TransientError
+from market import clock, messages
+from market.domain.errors import TransientError
+from market.domain.money import FeePolicy, Money
+from market.domain.order import Order
+from market.domain.wallet import sale_change
 from market.gateways.base import GatewayNotFound, VerifiedPayment
-from market.gateways.credentials import resolve_secret
 from market.gateways.registry import get_gateway
-from market.money import platform_fee
 from market.observability import get_metrics, logger
 from market.repositories import orders as orders_repo
 from market.repositories import stats as stats_repo
 from market.repositories import wallets as wallets_repo
-from market.repositories.orders import Order
-from market.repositories.wallets import Movement, OperationRejected, TxOp, WalletChange
+from market.repositories.transactions import OperationRejected, TxOp
 from market.settings import Settings, get_settings
 
 
@@ -55,15 +54,16 @@ def _metric(outcome: Outcome) -> None:
     get_metrics().add_metric(name=f"Payment_{outcome.value}", unit=MetricUnit.Count, value=1)
 
 
+def fee_policy(settings: Settings) -> FeePolicy:
+    return FeePolicy(bps=settings.platform_fee_bps, fixed=settings.platform_fixed_fee)
+
+
 def fee_for(amount: int, currency: str, settings: Settings) -> int:
-    return platform_fee(amount, settings.platform_fee_bps, settings.platform_fixed_fee.get(currency, 0))
+    return fee_policy(settings).fee(Money(amount, currency)).amount
 
 
 def enqueue_delivery(order_id: str) -> None:
-    settings = get_settings()
-    if not settings.delivery_queue_url:
-        raise RuntimeError("DELIVERY_QUEUE_URL is not set")
-    aws.sqs().send_message(QueueUrl=settings.delivery_queue_url, MessageBody=json.dumps({"order_id": order_id}))
+    messages.send(messages.DeliveryMessage(order_id=order_id))
 
 
 def settle_reference(gateway: str, reference: str) -> SettlementResult:
@@ -80,7 +80,7 @@ def settle_order(order: Order) -> SettlementResult:
     """Ask the gateway about ``order`` and settle it once. Raises ``TransientError`` to be retried."""
     if order.status == "paid" or orders_repo.transaction_exists(order.gateway, order.reference):
         return _already_settled(order)
-    if order.status not in ("pending", "expired"):
+    if not order.is_settleable:
         logger.info("order not payable", order_id=order.id, status=order.status)
         return SettlementResult(Outcome.NOT_PENDING, order, f"order is {order.status}")
     try:
@@ -112,20 +112,10 @@ def _mismatch(order: Order, verified: VerifiedPayment) -> str | None:
         return f"currency {verified.currency} != {order.currency}"
     if verified.amount != order.amount:
         return f"amount {verified.amount} != {order.amount}"
-    expected_domain = _expected_domain(order.gateway)
-    if verified.domain is not None and expected_domain and verified.domain != expected_domain:
-        return f"domain {verified.domain} != {expected_domain}"
-    return None
-
-
-def _expected_domain(gateway: str) -> str | None:
-    """A test-mode payment must never pay a live order (and the other way round)."""
-    settings = get_settings()
-    if settings.gateway_domain:
-        return settings.gateway_domain
-    if gateway == "paystack":
-        secret = resolve_secret(settings.paystack_secret_key, settings.paystack_secret_parameter)
-        return "live" if secret.startswith("sk_live_") else "test"
+    # A test-mode payment must never pay a live order (and the other way round).
+    expected_mode = get_settings().gateway_mode or get_gateway(order.gateway).mode
+    if verified.mode is not None and expected_mode and verified.mode != expected_mode:
+        return f"mode {verified.mode} != {expected_mode}"
     return None
 
 
@@ -141,25 +131,24 @@ def _fail(order: Order, outcome: Outcome, reason: str) -> SettlementResult:
 
 def _settle(order: Order, verified: VerifiedPayment) -> SettlementResult:
     settings = get_settings()
-    fee = fee_for(order.amount, order.currency, settings)
-    net = order.amount - fee
+    fee = fee_policy(settings).fee(order.total)
+    net = order.total - fee
     now = clock.now()
     paid_at = verified.paid_at or now
     hold_days = settings.hold_days.get(order.currency, 0)
-    bucket = "pending" if hold_days > 0 else "available"
     record = orders_repo.transaction_record(
         order,
         gateway_transaction_id=verified.gateway_id,
         gateway_fee=verified.fees,
-        platform_fee=fee,
-        net_amount=net,
+        platform_fee=fee.amount,
+        net_amount=net.amount,
         paid_at=paid_at,
     )
     ops = [
         TxOp(
             "order",
             lambda tx: orders_repo.add_close_pending(
-                tx, order, "paid", paid_at=paid_at, platform_fee=fee, net_amount=net
+                tx, order, "paid", paid_at=paid_at, platform_fee=fee.amount, net_amount=net.amount
             ),
         ),
         TxOp("guard", lambda tx: tx.save(record, condition=type(record).PK.does_not_exist())),
@@ -174,24 +163,18 @@ def _settle(order: Order, verified: VerifiedPayment) -> SettlementResult:
                 day=clock.iso(now)[:10],
                 sales=1,
                 gross=order.amount,
-                fees=fee,
-                net=net,
+                fees=fee.amount,
+                net=net.amount,
             ),
         ),
     ]
     if hold_days > 0:
         ops.append(
-            wallets_repo.hold_op(order.creator_id, order.currency, order.id, net, now + timedelta(days=hold_days))
+            wallets_repo.hold_op(
+                order.creator_id, order.currency, order.id, net.amount, now + timedelta(days=hold_days)
+            )
         )
-    movements = [Movement("sale", bucket, order.amount, order_id=order.id)]
-    if fee:
-        movements.append(Movement("fee", bucket, -fee, order_id=order.id))
-    change = WalletChange(
-        creator_id=order.creator_id,
-        currency=order.currency,
-        movements=movements,
-        lifetime={"lifetime_gross": order.amount, "lifetime_fees": fee, "lifetime_net": net},
-    )
+    change = sale_change(order.creator_id, order.id, order.total, fee, held=hold_days > 0)
     try:
         wallets_repo.apply_change(change, ops)
     except OperationRejected as rejected:
@@ -201,7 +184,7 @@ def _settle(order: Order, verified: VerifiedPayment) -> SettlementResult:
             return _already_settled(refreshed)
         logger.info("order closed before settlement", order_id=order.id, status=refreshed.status)
         return SettlementResult(Outcome.NOT_PENDING, refreshed, f"order is {refreshed.status}")
-    logger.info("order paid", order_id=order.id, amount=order.amount, currency=order.currency, fee=fee)
+    logger.info("order paid", order_id=order.id, amount=order.amount, currency=order.currency, fee=fee.amount)
     _metric(Outcome.SETTLED)
     enqueue_delivery(order.id)
     return SettlementResult(Outcome.SETTLED, orders_repo.get_order(order.id) or order)

@@ -19,22 +19,23 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from market import aws, clock, ids
-from market.errors import Conflict, FieldError, NotFound, ValidationFailed
+from market import clock, ids, messages
+from market.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from market.domain.payout import Payout, PayoutAccount, mask_account_number, minimum_payout
+from market.domain.wallet import InsufficientFunds
 from market.gateways.base import GatewayApiError, GatewayNotFound, TransferResult
-from market.gateways.registry import DEFAULT_GATEWAY, get_gateway
-from market.money import MINIMUM_PAYOUT
+from market.gateways.profiles import DEFAULT_GATEWAY
+from market.gateways.registry import get_gateway
 from market.observability import get_metrics, logger
-from market.repositories import idempotency
 from market.repositories import payouts as payouts_repo
 from market.repositories import wallets as wallets_repo
-from market.repositories.payouts import Payout, PayoutAccount, PayoutPage
-from market.repositories.wallets import Movement, OperationRejected, TxOp, WalletChange
+from market.repositories.idempotency import IdempotentRequest, idempotency_op, replayed_resource_id
+from market.repositories.payouts import PayoutPage
+from market.repositories.transactions import OperationRejected
 from market.settings import get_settings
 
 IDEMPOTENCY_SCOPE = "payouts"
@@ -51,12 +52,6 @@ class PayoutsBlocked(Conflict):
 
 def _metric(name: str) -> None:
     get_metrics().add_metric(name=f"Payout_{name}", unit=MetricUnit.Count, value=1)
-
-
-def mask_account_number(account_number: str) -> str:
-    """Every digit but the last four hidden."""
-    visible = account_number[-4:]
-    return "*" * (len(account_number) - len(visible)) + visible
 
 
 def _check_currency(currency: str) -> None:
@@ -120,20 +115,26 @@ class PayoutRequest:
     currency: str
     idempotency_key: str | None = None
 
-    def fingerprint(self) -> dict[str, object]:
-        return {"amount": self.amount, "currency": self.currency}
+    def idempotency(self) -> IdempotentRequest | None:
+        if not self.idempotency_key:
+            return None
+        fingerprint = {"amount": self.amount, "currency": self.currency}
+        return IdempotentRequest(IDEMPOTENCY_SCOPE, self.creator_id, self.idempotency_key, fingerprint)
 
 
 def request_payout(request: PayoutRequest) -> Payout:
     """Hold the amount and queue the transfer. Raises 409 (insufficient, blocked, no account) or 422."""
-    if request.idempotency_key:
-        replayed = _replayed(request, request.idempotency_key)
+    idempotency = request.idempotency()
+    if idempotency is not None:
+        replayed = _replayed(idempotency)
         if replayed is not None:
             return replayed
     _check_currency(request.currency)
-    minimum = MINIMUM_PAYOUT.get(request.currency, 1)
-    if request.amount < minimum:
-        raise ValidationFailed([FieldError("amount", f"The smallest payout in {request.currency} is {minimum}.")])
+    minimum = minimum_payout(request.currency)
+    if request.amount < minimum.amount:
+        raise ValidationFailed(
+            [FieldError("amount", f"The smallest payout in {request.currency} is {minimum.amount}.")]
+        )
     account = payouts_repo.get_account(request.creator_id, request.currency)
     if account is None:
         raise NoPayoutAccount(f"Set a payout account for {request.currency} first.")
@@ -150,47 +151,22 @@ def request_payout(request: PayoutRequest) -> Payout:
         recipient_code=account.recipient_code,
         account_masked=account.account_masked,
         bank_code=account.bank_code,
-        transfer_code=None,
-        failure_reason=None,
         created_at=now,
         updated_at=now,
-        paid_at=None,
     )
     ops = [payouts_repo.create_payout_op(payout)]
-    key = request.idempotency_key
-    if key:
-        ops.append(
-            TxOp(
-                "idempotency",
-                lambda tx: idempotency.add_idempotency_key(
-                    tx,
-                    scope=IDEMPOTENCY_SCOPE,
-                    caller_id=request.creator_id,
-                    key=key,
-                    request=request.fingerprint(),
-                    resource_id=payout.id,
-                    created_at=now,
-                ),
-            )
-        )
-    change = WalletChange(
-        creator_id=request.creator_id,
-        currency=request.currency,
-        movements=[
-            Movement("payout", "available", -request.amount, payout_id=payout.id),
-            Movement("payout", "on_hold", request.amount, payout_id=payout.id),
-        ],
-    )
+    if idempotency is not None:
+        ops.append(idempotency_op(idempotency, resource_id=payout.id, created_at=now))
     try:
-        wallets_repo.apply_change(change, ops)
+        wallets_repo.apply_change(payout.hold_change(), ops)
     except OperationRejected as rejected:
-        if key and "idempotency" in rejected.failed:
+        if idempotency is not None and "idempotency" in rejected.failed:
             # The same key won a race a moment ago: answer with what it created.
-            replayed = _replayed(request, key)
+            replayed = _replayed(idempotency)
             if replayed is not None:
                 return replayed
         raise
-    except wallets_repo.InsufficientFunds:
+    except InsufficientFunds:
         _metric("insufficient")
         raise
     logger.info("payout requested", payout_id=payout.id, amount=payout.amount, currency=payout.currency)
@@ -199,8 +175,8 @@ def request_payout(request: PayoutRequest) -> Payout:
     return payout
 
 
-def _replayed(request: PayoutRequest, key: str) -> Payout | None:
-    payout_id = idempotency.replayed_resource_id(IDEMPOTENCY_SCOPE, request.creator_id, key, request.fingerprint())
+def _replayed(idempotency: IdempotentRequest) -> Payout | None:
+    payout_id = replayed_resource_id(idempotency)
     payout = payouts_repo.get_payout(payout_id) if payout_id else None
     if payout is not None and payout.status == "pending":
         # Covers a crash between holding the money and queueing the transfer: the consumer is idempotent.
@@ -209,18 +185,7 @@ def _replayed(request: PayoutRequest, key: str) -> Payout | None:
 
 
 def enqueue_payout(payout_id: str) -> None:
-    settings = get_settings()
-    if not settings.payouts_queue_url:
-        raise RuntimeError("PAYOUTS_QUEUE_URL is not set")
-    correlation_id = logger.get_correlation_id()
-    attributes = (
-        {"correlation_id": {"DataType": "String", "StringValue": str(correlation_id)}} if correlation_id else {}
-    )
-    aws.sqs().send_message(
-        QueueUrl=settings.payouts_queue_url,
-        MessageBody=json.dumps({"payout_id": payout_id}),
-        MessageAttributes=attributes,  # type: ignore[arg-type]  # the stub wants a TypedDict literal
-    )
+    messages.send(messages.PayoutMessage(payout_id=payout_id))
 
 
 def list_payouts(creator_id: str, limit: int, cursor: str | None) -> PayoutPage:
@@ -303,22 +268,16 @@ def _apply_transfer(payout: Payout, result: TransferResult) -> None:
 
 def _finalize(payout: Payout) -> None:
     """``on_hold`` -> paid out, once."""
-    change = WalletChange(
-        creator_id=payout.creator_id,
-        currency=payout.currency,
-        movements=[Movement("payout", "on_hold", -payout.amount, payout_id=payout.id)],
-        lifetime={"lifetime_paid_out": payout.amount},
-    )
     op = payouts_repo.status_op(payout.id, from_statuses=("pending", "processing"), to_status="paid")
     try:
-        wallets_repo.apply_change(change, [op])
+        wallets_repo.apply_change(payout.paid_change(), [op])
     except OperationRejected:
         logger.info("payout already settled", payout_id=payout.id)
         return
-    except wallets_repo.InsufficientFunds:
+    except InsufficientFunds:
         # A repeated event after the payout was settled finds its money gone from on_hold first.
         current = payouts_repo.get_payout(payout.id)
-        if current is not None and current.status not in ("pending", "processing"):
+        if current is not None and not current.in_flight:
             logger.info("payout already settled", payout_id=payout.id, status=current.status)
             return
         raise
@@ -330,28 +289,18 @@ def _reverse(payout: Payout, to_status: str, reason: str, *, attempts: int = 3) 
     """Give the money back to ``available``, once, from wherever the payout is now."""
     for _ in range(attempts):
         current = payouts_repo.get_payout(payout.id) or payout
-        if current.status in ("pending", "processing"):
-            movements = [
-                Movement("payout_reversal", "on_hold", -current.amount, payout_id=current.id),
-                Movement("payout_reversal", "available", current.amount, payout_id=current.id),
-            ]
-            lifetime: dict[str, int] = {}
+        if current.in_flight:
             from_statuses: tuple[str, ...] = ("pending", "processing")
         elif current.status == "paid" and to_status == "reversed":
-            movements = [Movement("payout_reversal", "available", current.amount, payout_id=current.id)]
-            lifetime = {"lifetime_paid_out": -current.amount}
             from_statuses = ("paid",)
         else:
             logger.info("payout already closed", payout_id=current.id, status=current.status)
             return
-        change = WalletChange(
-            creator_id=current.creator_id, currency=current.currency, movements=movements, lifetime=lifetime
-        )
         op = payouts_repo.status_op(
             current.id, from_statuses=from_statuses, to_status=to_status, failure_reason=reason[:500]
         )
         try:
-            wallets_repo.apply_change(change, [op])
+            wallets_repo.apply_change(current.returned_change(), [op])
         except OperationRejected:
             continue  # the status moved under us: read again
         logger.info("payout returned", payout_id=current.id, status=to_status, amount=current.amount)

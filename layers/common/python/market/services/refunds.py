@@ -30,21 +30,19 @@ from datetime import timedelta
 from aws_lambda_powertools.metrics import MetricUnit
 
 from market import clock, ids
-from market.auth.tokens import Caller
-from market.errors import Conflict, Forbidden, NotFound, TransientError
+from market.domain.errors import Conflict, Forbidden, NotFound, TransientError
+from market.domain.order import Order
+from market.domain.refund import Refund, RefundSplit, split_refund
+from market.domain.user import Caller
 from market.gateways.base import GatewayApiError, RefundResult
 from market.gateways.registry import get_gateway
-from market.money import pro_rata
 from market.observability import get_metrics, logger
 from market.repositories import orders as orders_repo
 from market.repositories import refunds as refunds_repo
 from market.repositories import stats as stats_repo
 from market.repositories import wallets as wallets_repo
-from market.repositories.orders import Order
-from market.repositories.refunds import Refund
-from market.repositories.wallets import Movement, OperationRejected, TxOp, WalletChange
+from market.repositories.transactions import OperationRejected, TxOp
 
-REFUNDABLE_STATUSES = ("paid", "partially_refunded")
 # A refund still ``requested`` this recently is waiting for the gateway's answer: an event that
 # arrives first is retried (SQS) until the gateway's refund id is stored.
 WAIT_FOR_GATEWAY_ANSWER = timedelta(minutes=5)
@@ -58,22 +56,17 @@ def _metric(name: str) -> None:
     get_metrics().add_metric(name=f"Refund_{name}", unit=MetricUnit.Count, value=1)
 
 
-def public_status(refund: Refund) -> str:
-    """The contract's status: ``requested`` is shown as ``pending``."""
-    return "pending" if refund.status == "requested" else refund.status
-
-
 # ---------------------------------------------------------------- the request
 
 
 def request_refund(caller: Caller, order_id: str, amount: int | None) -> Refund:
     """Refund ``amount`` (default: all that remains) of a paid order; answers the refund, usually pending."""
     order = orders_repo.get_order(order_id)
-    if order is None or (caller.user_id not in (order.buyer_id, order.creator_id) and caller.role != "admin"):
+    if order is None or not order.visible_to(caller):
         raise NotFound("No order with this id.")
-    if caller.user_id != order.creator_id and caller.role != "admin":
+    if not order.refundable_by(caller):
         raise Forbidden("Only the product's creator or an admin can refund an order.")
-    if order.status not in REFUNDABLE_STATUSES:
+    if not order.is_refundable:
         raise NotRefundable(f"An order that is {order.status} cannot be refunded.")
     refund = _reserve(caller, order, amount)
     gateway = get_gateway(order.gateway)
@@ -103,7 +96,7 @@ def request_refund(caller: Caller, order_id: str, amount: int | None) -> Refund:
 def _reserve(caller: Caller, order: Order, amount: int | None, attempts: int = 5) -> Refund:
     for _ in range(attempts):
         totals = refunds_repo.get_totals(order.id)
-        remaining = order.amount - totals.committed
+        remaining = totals.remaining(order).amount
         wanted = remaining if amount is None else amount
         if remaining <= 0:
             raise NotRefundable("Nothing of this order is left to refund.")
@@ -194,31 +187,17 @@ def settle_refund(order_id: str, refund: Refund, *, attempts: int = 6) -> bool:
         order = orders_repo.get_order(order_id)
         if order is None:
             raise NotFound("No order with this id.")
-        before = order.refunded_amount
-        after = before + refund.amount
-        if after > order.amount:
+        if order.refunded_amount + refund.amount > order.amount:
             logger.error("refund exceeds the order", order_id=order.id, refund_id=refund.id)
             return False
-        fee = order.platform_fee or 0
-        fee_back = pro_rata(after, order.amount, fee) - pro_rata(before, order.amount, fee)
-        debit = refund.amount - fee_back
-        movements = [Movement("refund", "available", -refund.amount, order_id=order.id)]
-        if fee_back:
-            movements.append(Movement("refund_fee_reversal", "available", fee_back, order_id=order.id))
-        change = WalletChange(
-            creator_id=order.creator_id,
-            currency=order.currency,
-            movements=movements,
-            lifetime={"lifetime_refunds": refund.amount, "lifetime_fees": -fee_back, "lifetime_net": -debit},
-            allow_negative_available=True,
-        )
+        split = split_refund(order, refund.amount)
         ops = [
             refunds_repo.processed_op(refund),
             refunds_repo.order_refunded_op(order, refund.amount),
-            _counters_op(order, refund.amount, fee_back),
+            _counters_op(order, split),
         ]
         try:
-            balance = wallets_repo.apply_change(change, ops)
+            balance = wallets_repo.apply_change(split.wallet_change(order), ops)
         except OperationRejected as rejected:
             if "refund" in rejected.failed:
                 logger.info("refund already settled", order_id=order_id, refund_id=refund.id)
@@ -231,7 +210,7 @@ def settle_refund(order_id: str, refund: Refund, *, attempts: int = 6) -> bool:
             order_id=order.id,
             refund_id=refund.id,
             amount=refund.amount,
-            fee_back=fee_back,
+            fee_back=split.fee_back.amount,
             available_after=balance.available,
         )
         _metric("processed")
@@ -241,7 +220,7 @@ def settle_refund(order_id: str, refund: Refund, *, attempts: int = 6) -> bool:
     raise TransientError("The order is busy; try again.")
 
 
-def _counters_op(order: Order, amount: int, fee_back: int) -> TxOp:
+def _counters_op(order: Order, split: RefundSplit) -> TxOp:
     day = clock.iso(clock.now())[:10]
     return TxOp(
         "counters",
@@ -252,9 +231,9 @@ def _counters_op(order: Order, amount: int, fee_back: int) -> TxOp:
             product_title=order.product_title,
             currency=order.currency,
             day=day,
-            refunds=amount,
-            fees=-fee_back,
-            net=-(amount - fee_back),
+            refunds=split.amount.amount,
+            fees=-split.fee_back.amount,
+            net=-split.debit.amount,
         ),
     )
 
@@ -267,6 +246,6 @@ def _after_settlement(order_id: str) -> None:
 
 
 def revoke_grants(order_id: str) -> None:
-    from market.services.delivery import revoke_order_grants  # lazy: keeps the import graph one-way
+    from market.services.downloads import revoke_order_grants  # lazy: only refunds that end access need it
 
     revoke_order_grants(order_id)

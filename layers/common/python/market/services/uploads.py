@@ -22,27 +22,21 @@ verified file).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from market import aws, clock
-from market.errors import Conflict, FieldError, PayloadTooLarge, TransientError, UnsupportedMediaType, ValidationFailed
-from market.models.product import FileError, Product, ProductFile, Upload
+from market import clock, storage
+from market.domain import file_types
+from market.domain.errors import FieldError, PayloadTooLarge, TransientError, UnsupportedMediaType, ValidationFailed
+from market.domain.file_types import matches_signature, normalize_content_type
+from market.domain.product import FileError, Product, ProductFile, Upload
 from market.observability import logger
 from market.repositories import products
 from market.repositories.products import VersionConflict
 from market.services.catalog import owned_product
 from market.settings import get_settings
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef
 
 UPLOAD_PREFIX = "products/"
 # Objects up to this size are hashed (read once, streamed); larger ones only have their first bytes read.
@@ -52,75 +46,10 @@ SNIFF_BYTES = 1024
 # Upload items outlive their ticket by this long, for late or redelivered S3 events.
 UPLOAD_RECORD_GRACE_SECONDS = 7 * 24 * 3600
 _SAVE_ATTEMPTS = 3
-_MISSING = {"404", "NoSuchKey", "NotFound"}
-_CHANGED = {"412", "PreconditionFailed"}
-
-
-# ---------------------------------------------------------------- signatures (magic numbers)
-
-
-def _starts_with(*prefixes: bytes) -> Callable[[bytes], bool]:
-    return lambda head: head.startswith(prefixes)
-
-
-def _pdf(head: bytes) -> bool:
-    # Readers accept the header anywhere in the first 1024 bytes (PDF 1.7, implementation note 13).
-    return b"%PDF-" in head[:1024]
-
-
-def _iso_media(head: bytes) -> bool:
-    # ISO base media (MP4, M4A, MOV): a box size, then the ``ftyp`` box type at offset 4.
-    return head[4:8] == b"ftyp"
-
-
-def _mp3(head: bytes) -> bool:
-    # An ID3v2 tag, or straight into an MPEG audio frame (11 set sync bits).
-    return head.startswith(b"ID3") or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
-
-
-def _riff(form: bytes) -> Callable[[bytes], bool]:
-    return lambda head: head[:4] == b"RIFF" and head[8:12] == form
-
-
-def _mobi(head: bytes) -> bool:
-    return head[60:68] == b"BOOKMOBI"
-
-
-# A type is accepted only if it is allowed in the settings AND its signature is known here:
-# what cannot be checked on arrival is not accepted at all.
-SIGNATURES: dict[str, Callable[[bytes], bool]] = {
-    "application/pdf": _pdf,
-    "application/epub+zip": _starts_with(b"PK\x03\x04"),
-    "application/zip": _starts_with(b"PK\x03\x04", b"PK\x05\x06"),
-    "application/x-mobipocket-ebook": _mobi,
-    "video/mp4": _iso_media,
-    "video/quicktime": _iso_media,
-    "audio/mp4": _iso_media,
-    "audio/x-m4a": _iso_media,
-    "audio/mpeg": _mp3,
-    "audio/wav": _riff(b"WAVE"),
-    "audio/x-wav": _riff(b"WAVE"),
-    "audio/ogg": _starts_with(b"OggS"),
-    "audio/flac": _starts_with(b"fLaC"),
-    "image/png": _starts_with(b"\x89PNG\r\n\x1a\n"),
-    "image/jpeg": _starts_with(b"\xff\xd8\xff"),
-    "image/gif": _starts_with(b"GIF87a", b"GIF89a"),
-    "image/webp": _riff(b"WEBP"),
-}
-
-
-def matches_signature(content_type: str, head: bytes) -> bool:
-    check = SIGNATURES.get(content_type)
-    return check is not None and check(head)
-
-
-def normalize_content_type(value: str) -> str:
-    """``"Application/PDF; charset=x"`` -> ``"application/pdf"``."""
-    return value.split(";", 1)[0].strip().lower()
 
 
 def accepted_content_types() -> tuple[str, ...]:
-    return tuple(kind for kind in get_settings().allowed_content_types if kind in SIGNATURES)
+    return file_types.accepted_content_types(get_settings().allowed_content_types)
 
 
 _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f"\\]')
@@ -152,8 +81,7 @@ def issue_upload_ticket(
 ) -> UploadTicket:
     """A presigned POST for one new file of the creator's product (415, 413, 409 archived)."""
     product = owned_product(product_id, creator_id)
-    if product.status == "archived":
-        raise Conflict("An archived product cannot take a new file.")
+    product.check_takes_file()
     settings = get_settings()
     kind = normalize_content_type(content_type)
     if kind not in accepted_content_types():
@@ -179,15 +107,9 @@ def issue_upload_ticket(
             expires_at=clock.epoch_seconds() + ttl + UPLOAD_RECORD_GRACE_SECONDS,
         )
     )
-    post = aws.s3().generate_presigned_post(
-        Bucket=settings.bucket_name,
-        Key=key,
-        Fields={"Content-Type": kind},
-        Conditions=[{"Content-Type": kind}, ["content-length-range", 1, size_bytes]],
-        ExpiresIn=ttl,
-    )
+    post = storage.presigned_post(key, kind, size_bytes, ttl)
     logger.info("upload ticket issued", product_id=product.id, key=key, content_type=kind, size_bytes=size_bytes)
-    return UploadTicket(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()}, key=key, expires_in=ttl)
+    return UploadTicket(url=post.url, fields=post.fields, key=key, expires_in=ttl)
 
 
 # ---------------------------------------------------------------- arrival
@@ -218,10 +140,6 @@ class _Refused:
     etag: str
 
 
-class _ObjectChanged(Exception):
-    """The object was replaced or deleted while being read; its own event will follow."""
-
-
 def check_uploaded_object(bucket: str, key: str) -> Outcome:
     """Check one created object and attach it to its product, or refuse it. Safe to repeat."""
     settings = get_settings()
@@ -231,18 +149,17 @@ def check_uploaded_object(bucket: str, key: str) -> Outcome:
     upload = products.get_upload(key)
     if upload is None:
         return _orphan(key)
-    head = _head(key)
-    if head is None:
+    stored = storage.head(key)
+    if stored is None:
         return Outcome.GONE
-    etag = str(head["ETag"]).strip('"')
-    if upload.status == "attached" and upload.etag == etag:
+    if upload.status == "attached" and upload.etag == stored.etag:
         # A redelivered event: finish a replacement that may have stopped before its delete.
         if upload.replaced_key and upload.replaced_key != key:
-            _delete(upload.replaced_key)
+            storage.delete(upload.replaced_key)
         return Outcome.DUPLICATE
     try:
-        verdict = _inspect(upload, head, etag)
-    except _ObjectChanged:
+        verdict = _inspect(upload, stored)
+    except storage.ObjectChanged:  # replaced or deleted while being read; its own event will follow
         return Outcome.GONE
     for _ in range(_SAVE_ATTEMPTS):
         try:
@@ -260,26 +177,13 @@ def _orphan(key: str) -> Outcome:
     if product is not None and product.file is not None and product.file.key == key:
         return Outcome.DUPLICATE
     logger.warning("object without an upload ticket deleted", key=key)
-    _delete(key)
+    storage.delete(key)
     return Outcome.ORPHAN
 
 
-def _head(key: str) -> HeadObjectOutputTypeDef | None:
-    try:
-        return aws.s3().head_object(Bucket=get_settings().bucket_name, Key=key)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in _MISSING:
-            return None
-        raise
-
-
-def _delete(key: str) -> None:
-    aws.s3().delete_object(Bucket=get_settings().bucket_name, Key=key)
-
-
-def _inspect(upload: Upload, head: HeadObjectOutputTypeDef, etag: str) -> _Verified | _Refused:
-    size = int(head.get("ContentLength", 0))
-    stored_type = normalize_content_type(str(head.get("ContentType", "")))
+def _inspect(upload: Upload, stored: storage.StoredObject) -> _Verified | _Refused:
+    size, etag = stored.size_bytes, stored.etag
+    stored_type = normalize_content_type(stored.content_type)
     if size < 1:
         return _Refused("empty", "The uploaded file is empty.", etag)
     if size > upload.size_bytes:
@@ -292,36 +196,10 @@ def _inspect(upload: Upload, head: HeadObjectOutputTypeDef, etag: str) -> _Verif
         return _Refused(
             "type_mismatch", f"The file was stored as {stored_type}, but {upload.content_type} was declared.", etag
         )
-    first_bytes, sha256 = _read(upload.key, etag, size)
+    first_bytes, sha256 = storage.read_head(upload.key, etag, size, head_bytes=SNIFF_BYTES, hash_up_to=SHA256_MAX_BYTES)
     if not matches_signature(upload.content_type, first_bytes):
         return _Refused("content_mismatch", f"The file's content is not {upload.content_type}.", etag)
     return _Verified(size_bytes=size, content_type=stored_type, sha256=sha256, etag=etag)
-
-
-def _read(key: str, etag: str, size: int) -> tuple[bytes, str | None]:
-    """The first bytes, and the sha256 of the whole object when it is small; only this ETag's version."""
-    request: dict[str, Any] = {"Bucket": get_settings().bucket_name, "Key": key, "IfMatch": f'"{etag}"'}
-    hashing = size <= SHA256_MAX_BYTES
-    if not hashing:
-        request["Range"] = f"bytes=0-{SNIFF_BYTES - 1}"
-    try:
-        body = aws.s3().get_object(**request)["Body"]
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in _MISSING | _CHANGED:
-            raise _ObjectChanged(key) from error
-        raise
-    digest = hashlib.sha256()
-    first = b""
-    try:
-        for chunk in body.iter_chunks(chunk_size=1024 * 1024):
-            if len(first) < SNIFF_BYTES:
-                first += chunk[: SNIFF_BYTES - len(first)]
-            if not hashing:
-                continue
-            digest.update(chunk)
-    finally:
-        body.close()
-    return first, digest.hexdigest() if hashing else None
 
 
 def _attach(upload: Upload, verified: _Verified) -> Outcome:
@@ -333,7 +211,7 @@ def _attach(upload: Upload, verified: _Verified) -> Outcome:
     if current is not None and current.key != upload.key and current.issued_at_ms > upload.issued_at_ms:
         # A newer upload is already attached: this older one loses.
         products.save_upload(replace(upload, status="rejected", reason="superseded", etag=verified.etag))
-        _delete(upload.key)
+        storage.delete(upload.key)
         logger.info("upload superseded", product_id=product.id, key=upload.key)
         return Outcome.SUPERSEDED
     replaced_key = current.key if current is not None and current.key != upload.key else None
@@ -357,7 +235,7 @@ def _attach(upload: Upload, verified: _Verified) -> Outcome:
         replace(upload, status="attached", etag=verified.etag, reason=None, replaced_key=replaced_key),
     )
     if replaced_key is not None:
-        _delete(replaced_key)
+        storage.delete(replaced_key)
     logger.info("upload attached", product_id=product.id, key=upload.key, size_bytes=verified.size_bytes)
     return Outcome.ATTACHED
 
@@ -377,6 +255,6 @@ def _refuse(upload: Upload, refused: _Refused, *, product: Product | None = None
         elif current is None or current.issued_at_ms <= upload.issued_at_ms:
             updated = replace(product, file_error=error, updated_at=clock.now())
     products.save_with_upload(updated, replace(upload, status="rejected", reason=refused.code, etag=refused.etag))
-    _delete(upload.key)
+    storage.delete(upload.key)
     logger.info("upload rejected", product_id=upload.product_id, key=upload.key, reason=refused.code)
     return Outcome.REJECTED

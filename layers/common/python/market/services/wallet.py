@@ -12,17 +12,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from market import clock
+from market.domain.money import Money
+from market.domain.wallet import Balance, InsufficientFunds, release_change
 from market.observability import logger
 from market.repositories import payouts as payouts_repo
 from market.repositories import wallets as wallets_repo
-from market.repositories.wallets import (
-    Balance,
-    InsufficientFunds,
-    LedgerPage,
-    Movement,
-    OperationRejected,
-    WalletChange,
-)
+from market.repositories.transactions import OperationRejected
+from market.repositories.wallets import LedgerPage
 
 # Holds are keyed by their release day; the job looks this many days back, so a job that was
 # down for up to a month still releases everything that became due meanwhile.
@@ -55,16 +51,6 @@ def audit(creator_id: str) -> list[str]:
     return problems
 
 
-def audit_all() -> dict[str, list[str]]:
-    """``audit`` for every creator with a wallet (an operator's check: it scans)."""
-    report = {}
-    for creator_id in wallets_repo.all_wallet_owners():
-        problems = audit(creator_id)
-        if problems:
-            report[creator_id] = problems
-    return report
-
-
 @dataclass(frozen=True)
 class ReleaseReport:
     due: int
@@ -85,14 +71,7 @@ def release_due_holds() -> ReleaseReport:
         day = clock.iso(now - timedelta(days=back))[:10]
         for hold in wallets_repo.due_holds(day, now_iso):
             due += 1
-            change = WalletChange(
-                creator_id=hold.creator_id,
-                currency=hold.currency,
-                movements=[
-                    Movement("release", "pending", -hold.amount, order_id=hold.order_id),
-                    Movement("release", "available", hold.amount, order_id=hold.order_id),
-                ],
-            )
+            change = release_change(hold.creator_id, hold.order_id, Money(hold.amount, hold.currency))
             try:
                 wallets_repo.apply_change(change, [wallets_repo.release_hold_op(hold)])
             except OperationRejected:

@@ -1,4 +1,8 @@
-"""Domain errors. Each maps to one RFC 9457 problem; ``market.http`` renders them."""
+"""The errors the application answers on purpose, one module for all of them.
+
+Each names the RFC 9457 problem it becomes (``status``, ``slug``, ``title``); ``market.http`` and the
+webhook receiver render them (``market.problem``). Nothing here knows HTTP or AWS.
+"""
 
 from __future__ import annotations
 
@@ -80,10 +84,6 @@ class TooManyRequests(AppError):
         retry_after = max(1, int(retry_after_seconds))
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
         self.retry_after_seconds = retry_after
-
-
-class NotImplementedYet(AppError):
-    status, slug, title = 501, "not-implemented", "Not Implemented"
 
 
 class GatewayError(AppError):

@@ -1,0 +1,114 @@
+"""Orders: one purchase of one product, and the rules of its life.
+
+An order is created ``pending`` with a gateway reference; a verified payment makes it ``paid``
+(exactly once); a declined or mismatched payment ``failed``; an abandoned one ``expired``; refunds
+make it ``partially_refunded`` or ``refunded``. The buyer, the product's creator and admins see it;
+while it is paid or partially refunded it gives its buyer the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from market.domain.money import Money
+from market.domain.user import Caller
+
+OrderStatus = Literal["pending", "paid", "failed", "expired", "refunded", "partially_refunded"]
+
+# The statuses a verified payment may settle an order from.
+SETTLEABLE: tuple[OrderStatus, ...] = ("pending", "expired")
+# The statuses a pending order may be closed to without a payment, and where it must be then.
+CLOSED_UNPAID: tuple[OrderStatus, ...] = ("failed", "expired")
+# Statuses in which the buyer may download the file.
+ACCESS_STATUSES: tuple[OrderStatus, ...] = ("paid", "partially_refunded")
+# Statuses in which (part of) the order can still be refunded.
+REFUNDABLE: tuple[OrderStatus, ...] = ("paid", "partially_refunded")
+
+
+def moves_from(new_status: OrderStatus) -> tuple[OrderStatus, ...]:
+    """The statuses an order may be in for a move to ``new_status`` without a refund."""
+    if new_status == "paid":
+        return SETTLEABLE
+    if new_status in CLOSED_UNPAID:
+        return ("pending",)
+    raise ValueError(f"an order does not move to {new_status} this way")
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    buyer_id: str
+    buyer_email: str
+    product_id: str
+    product_title: str
+    creator_id: str
+    amount: int
+    currency: str
+    status: str
+    gateway: str
+    reference: str
+    created_at: str
+    updated_at: str
+    authorization_url: str | None = None
+    paid_at: str | None = None
+    failure_reason: str | None = None
+    platform_fee: int | None = None
+    net_amount: int | None = None
+    refunded_amount: int = 0
+    delivery_email_sent_at: str | None = None
+
+    @classmethod
+    def new_pending(
+        cls,
+        *,
+        order_id: str,
+        buyer_id: str,
+        buyer_email: str,
+        product_id: str,
+        product_title: str,
+        creator_id: str,
+        price: Money,
+        gateway: str,
+        reference: str,
+        created_at: str,
+    ) -> Order:
+        """A new order waiting for its payment: nothing paid, failed, refunded or delivered yet."""
+        return cls(
+            id=order_id,
+            buyer_id=buyer_id,
+            buyer_email=buyer_email,
+            product_id=product_id,
+            product_title=product_title,
+            creator_id=creator_id,
+            amount=price.amount,
+            currency=price.currency,
+            status="pending",
+            gateway=gateway,
+            reference=reference,
+            created_at=created_at,
+            updated_at=created_at,
+        )
+
+    @property
+    def total(self) -> Money:
+        return Money(self.amount, self.currency)
+
+    @property
+    def gives_access(self) -> bool:
+        return self.status in ACCESS_STATUSES
+
+    @property
+    def is_settleable(self) -> bool:
+        return self.status in SETTLEABLE
+
+    @property
+    def is_refundable(self) -> bool:
+        return self.status in REFUNDABLE
+
+    def visible_to(self, caller: Caller) -> bool:
+        """Its buyer, its product's creator and admins see an order; for anyone else it does not exist."""
+        return caller.user_id in (self.buyer_id, self.creator_id) or caller.is_admin
+
+    def refundable_by(self, caller: Caller) -> bool:
+        return caller.user_id == self.creator_id or caller.is_admin

@@ -1,0 +1,104 @@
+"""Payouts: a creator's money leaving the wallet for a bank account, through a gateway transfer.
+
+A payout is ``pending`` (its amount moved ``available`` -> ``on_hold``), ``processing`` (the
+transfer was initiated), then ``paid`` (the money left ``on_hold``), ``failed`` or ``reversed``
+(the money came back to ``available``). The payout id is the transfer's reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from market.domain.money import MINIMUM_PAYOUT, Money
+from market.domain.wallet import Movement, WalletChange
+
+PayoutStatus = Literal["pending", "processing", "paid", "failed", "reversed"]
+PAYOUT_STATUSES: tuple[PayoutStatus, ...] = ("pending", "processing", "paid", "failed", "reversed")
+IN_FLIGHT: tuple[PayoutStatus, ...] = ("pending", "processing")
+
+
+def mask_account_number(account_number: str) -> str:
+    """Every digit but the last four hidden."""
+    visible = account_number[-4:]
+    return "*" * (len(account_number) - len(visible)) + visible
+
+
+def minimum_payout(currency: str) -> Money:
+    return Money(MINIMUM_PAYOUT.get(currency, 1), currency)
+
+
+@dataclass(frozen=True)
+class PayoutAccount:
+    """Where a creator is paid in one currency: the gateway's transfer recipient and a masked number."""
+
+    creator_id: str
+    currency: str
+    gateway: str
+    bank_code: str
+    bank_name: str | None
+    account_masked: str
+    account_name: str
+    recipient_code: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Payout:
+    id: str
+    creator_id: str
+    amount: int
+    currency: str
+    status: str
+    gateway: str
+    recipient_code: str
+    created_at: str
+    updated_at: str
+    account_masked: str | None = None
+    bank_code: str | None = None
+    transfer_code: str | None = None
+    failure_reason: str | None = None
+    paid_at: str | None = None
+
+    @property
+    def total(self) -> Money:
+        return Money(self.amount, self.currency)
+
+    @property
+    def in_flight(self) -> bool:
+        return self.status in IN_FLIGHT
+
+    def hold_change(self) -> WalletChange:
+        """The request: the amount moves ``available`` -> ``on_hold``."""
+        return WalletChange(
+            creator_id=self.creator_id,
+            currency=self.currency,
+            movements=[
+                Movement("payout", "available", -self.amount, payout_id=self.id),
+                Movement("payout", "on_hold", self.amount, payout_id=self.id),
+            ],
+        )
+
+    def paid_change(self) -> WalletChange:
+        """The transfer succeeded: the money leaves ``on_hold``."""
+        return WalletChange(
+            creator_id=self.creator_id,
+            currency=self.currency,
+            movements=[Movement("payout", "on_hold", -self.amount, payout_id=self.id)],
+            lifetime={"lifetime_paid_out": self.amount},
+        )
+
+    def returned_change(self) -> WalletChange:
+        """The transfer failed (from ``on_hold``) or was reversed after it was paid: the money comes back."""
+        if self.in_flight:
+            movements = [
+                Movement("payout_reversal", "on_hold", -self.amount, payout_id=self.id),
+                Movement("payout_reversal", "available", self.amount, payout_id=self.id),
+            ]
+            return WalletChange(self.creator_id, self.currency, movements)
+        return WalletChange(
+            self.creator_id,
+            self.currency,
+            [Movement("payout_reversal", "available", self.amount, payout_id=self.id)],
+            lifetime={"lifetime_paid_out": -self.amount},
+        )

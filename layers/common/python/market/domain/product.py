@@ -1,0 +1,167 @@
+"""Products and their files: what a creator sells, and the rules of its life.
+
+- a product is a ``draft`` until it is ``published`` (only with a verified file), and ``archived``
+  for good (hidden from the catalog and from everyone but its creator; buyers keep their access);
+- an archived product can no longer be changed, published or given a new file;
+- only its creator changes a product: another creator gets 403 when the product is public (its
+  existence is no secret) and 404 when it is a draft or archived (it must not leak);
+- a price is in a supported currency and at least the currency's minimum.
+
+An ``Upload`` records what the creator declared for one upload ticket, so what arrives can be checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from market.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from market.domain.money import MINIMUM_PRICE, Money
+
+ProductStatus = Literal["draft", "published", "archived"]
+UploadStatus = Literal["pending", "attached", "rejected"]
+
+
+@dataclass(frozen=True)
+class ProductFile:
+    """The verified file a buyer downloads. ``name`` is the creator's file name (for Content-Disposition)."""
+
+    key: str
+    name: str
+    content_type: str
+    size_bytes: int
+    sha256: str | None
+    etag: str
+    issued_at_ms: int
+    attached_at: datetime
+
+
+@dataclass(frozen=True)
+class FileError:
+    """Why the last upload was refused (shown to the product's creator only)."""
+
+    code: str
+    message: str
+    filename: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    creator_id: str
+    title: str
+    description: str
+    price: int
+    currency: str
+    status: ProductStatus
+    created_at: datetime
+    updated_at: datetime
+    file: ProductFile | None = None
+    file_error: FileError | None = None
+    published_at: datetime | None = None
+    archived_at: datetime | None = None
+    version: int = 0
+
+    @property
+    def is_public(self) -> bool:
+        return self.status == "published"
+
+    @property
+    def list_price(self) -> Money:
+        return Money(self.price, self.currency)
+
+    def visible_to(self, viewer_id: str | None) -> bool:
+        """A published product for anyone; any status for its creator."""
+        return self.is_public or (viewer_id is not None and viewer_id == self.creator_id)
+
+    def check_owner(self, creator_id: str) -> None:
+        """403 or 404 unless ``creator_id`` owns the product (see the module's rules)."""
+        if self.creator_id != creator_id:
+            if self.is_public:
+                raise Forbidden("Only the product's creator may change it.")
+            raise NotFound("No such product.")
+
+    def edited(
+        self,
+        *,
+        title: str | None,
+        description: str | None,
+        price: int | None,
+        currency: str | None,
+        supported_currencies: Sequence[str],
+    ) -> Product:
+        """The product with the given fields changed (``None`` leaves a field as it is)."""
+        if self.status == "archived":
+            raise Conflict("An archived product cannot be changed.")
+        new_price = self.price if price is None else price
+        new_currency = self.currency if currency is None else currency
+        if price is not None or currency is not None:
+            check_price(new_price, new_currency, supported_currencies)
+        return replace(
+            self,
+            title=self.title if title is None else title,
+            description=self.description if description is None else description,
+            price=new_price,
+            currency=new_currency,
+        )
+
+    def published(self, now: datetime) -> Product | None:
+        """The published product; ``None`` when it already is."""
+        if self.status == "archived":
+            raise Conflict("An archived product cannot be published.")
+        if self.file is None:
+            raise Conflict("Upload a file and wait until it is verified before publishing.")
+        if self.status == "published":
+            return None
+        return replace(self, status="published", published_at=now)
+
+    def archived(self, now: datetime) -> Product | None:
+        """The archived product; ``None`` when it already is (archiving twice is harmless)."""
+        if self.status == "archived":
+            return None
+        return replace(self, status="archived", archived_at=now)
+
+    def check_purchasable_by(self, buyer_id: str) -> None:
+        """409 unless the product is published and the buyer is not its creator."""
+        if not self.is_public:
+            raise Conflict("This product is not published.")
+        if self.creator_id == buyer_id:
+            raise Conflict("You cannot buy your own product.")
+
+    def check_takes_file(self) -> None:
+        if self.status == "archived":
+            raise Conflict("An archived product cannot take a new file.")
+
+
+def check_price(price: int, currency: str, supported_currencies: Sequence[str]) -> None:
+    """422 unless ``currency`` is supported and ``price`` reaches its minimum (every bad field named)."""
+    errors = []
+    if currency not in supported_currencies:
+        errors.append(FieldError("currency", f"must be one of {', '.join(supported_currencies)}"))
+    else:
+        minimum = MINIMUM_PRICE.get(currency, 1)
+        if price < minimum:
+            errors.append(FieldError("price", f"must be at least {minimum} ({currency} minor units)"))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An upload ticket: what the creator declared for one generated key."""
+
+    key: str
+    product_id: str
+    creator_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    issued_at_ms: int
+    status: UploadStatus
+    etag: str | None = None
+    reason: str | None = None
+    replaced_key: str | None = None
+    expires_at: int | None = None

@@ -1,0 +1,86 @@
+"""The buyer's library and fresh download links: every paid order, each with a new one-time link.
+
+Both are rate-limited (a page of the library mints a link per item): at most
+``LINKS_PER_ORDER_PER_HOUR`` fresh links per order and ``LIBRARY_PAGES_PER_HOUR`` library pages
+per buyer, 429 with ``Retry-After`` beyond.
+"""
+
+from __future__ import annotations
+
+import re
+
+from market import clock
+from market.domain.errors import Conflict, NotFound, TooManyRequests
+from market.domain.grant import DownloadLink, Grant, LibraryItem, LibraryPage
+from market.domain.product import Product
+from market.domain.user import Caller
+from market.observability import logger
+from market.repositories import grants as grants_repo
+from market.repositories import orders as orders_repo
+from market.repositories import rate_limits
+from market.services import catalog
+from market.services.downloads import file_of, mint_link, new_grant, public_base_url
+
+# Fresh links per order per hour (POST /orders/{id}/download-link).
+LINKS_PER_ORDER_PER_HOUR = 10
+# Library pages per buyer per hour: each page mints a link per item, so it is limited too.
+LIBRARY_PAGES_PER_HOUR = 120
+RATE_WINDOW_SECONDS = 3600
+
+_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+
+
+def _rate_limit(scope: str, key: str, max_hits: int, detail: str) -> None:
+    now = clock.epoch_seconds()
+    window = rate_limits.window_at(now, RATE_WINDOW_SECONDS)
+    if rate_limits.add(scope, key, window) > max_hits:
+        raise TooManyRequests(window.seconds_left(now), detail)
+
+
+def issue_download_link(caller: Caller, order_id: str, request_host: str | None = None) -> DownloadLink:
+    """A fresh link for the caller's own order: 404 for anyone else's, 409 unless paid, 429 past the limit."""
+    order = orders_repo.get_order(order_id) if _ORDER_ID.match(order_id) else None
+    if order is None or order.buyer_id != caller.user_id:
+        raise NotFound("No order with this id.")
+    if not order.gives_access:
+        raise Conflict(f"This order is {order.status}; only a paid order has a download link.")
+    _rate_limit(
+        "download-link",
+        order.id,
+        LINKS_PER_ORDER_PER_HOUR,
+        f"At most {LINKS_PER_ORDER_PER_HOUR} links an hour per order; try again later.",
+    )
+    file_of(order.product_id)
+    return mint_link(order, public_base_url(request_host))
+
+
+def library(caller: Caller, limit: int, cursor: str | None, request_host: str | None = None) -> LibraryPage:
+    """The caller's paid orders, newest payment first, each with a fresh one-time link.
+
+    Entries whose order no longer gives access (refunded) are left out, so a page may hold fewer
+    than ``limit`` items while ``next_cursor`` still leads on.
+    """
+    _rate_limit("library", caller.user_id, LIBRARY_PAGES_PER_HOUR, "The library was read too often; try again later.")
+    base_url = public_base_url(request_host)
+    page = grants_repo.list_library(caller.user_id, limit, cursor)
+    orders = orders_repo.get_orders([entry.order_id for entry in page.items])
+    products: dict[str, Product | None] = {}
+    items: list[LibraryItem] = []
+    new_grants: list[Grant] = []
+    for entry in page.items:
+        order = orders.get(entry.order_id)
+        if order is None or order.buyer_id != caller.user_id or not order.gives_access:
+            continue
+        if order.product_id not in products:
+            products[order.product_id] = catalog.get_product(order.product_id)
+        product = products[order.product_id]
+        if product is None:
+            logger.error("purchased product is missing", order_id=order.id, product_id=order.product_id)
+            continue
+        link = None
+        if product.file is not None:
+            grant, link = new_grant(order, base_url)
+            new_grants.append(grant)
+        items.append(LibraryItem(order_id=order.id, product=product, file=product.file, download=link))
+    grants_repo.put_grants(new_grants)
+    return LibraryPage(items=items, next_cursor=page.next_cursor)
