@@ -11,7 +11,6 @@ Every attempt is recorded in the delivery log (``GET /_emulator/webhooks``).
 from __future__ import annotations
 
 import hashlib
-import heapq
 import hmac
 import itertools
 import json
@@ -26,7 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from localdev.paystack.state import EmulatorConfig, paystack_time
+from localdev.paystack.config import EmulatorConfig
+from localdev.paystack.formats import paystack_time
+from localdev.paystack.scheduler import Scheduler
 
 log = logging.getLogger("localdev.paystack")
 
@@ -41,46 +42,6 @@ def serialise(payload: dict[str, Any]) -> bytes:
 
 def signature(body: bytes, secret_key: str) -> str:
     return hmac.new(secret_key.encode("utf-8"), body, hashlib.sha512).hexdigest()
-
-
-class Scheduler:
-    """One background thread that runs callbacks when they are due (retries, delayed settlements)."""
-
-    def __init__(self) -> None:
-        self._queue: list[tuple[float, int, Callable[[], None]]] = []
-        self._condition = threading.Condition()
-        self._sequence = itertools.count()
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="paystack-emulator-scheduler", daemon=True)
-        self._thread.start()
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
-        with self._condition:
-            if self._closed:
-                return
-            heapq.heappush(self._queue, (time.monotonic() + max(0.0, delay), next(self._sequence), callback))
-            self._condition.notify()
-
-    def close(self) -> None:
-        with self._condition:
-            self._closed = True
-            self._queue.clear()
-            self._condition.notify()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                while not self._closed and (not self._queue or self._queue[0][0] > time.monotonic()):
-                    timeout = self._queue[0][0] - time.monotonic() if self._queue else None
-                    self._condition.wait(timeout)
-                if self._closed:
-                    return
-                _, _, callback = heapq.heappop(self._queue)
-            try:
-                callback()
-            except Exception:
-                log.exception("scheduled emulator task failed")
 
 
 @dataclass

@@ -1,0 +1,134 @@
+"""The checkout page and the control routes of transactions and their webhooks (no auth)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from localdev.paystack import checkout_page
+from localdev.paystack.common import PaystackError
+from localdev.paystack.http import control_values, json_response, ok, route, times, truthy, with_query
+from localdev.paystack.state import Store
+from localdev.paystack.transactions import Transaction
+from localdev.paystack.webhooks import Delivery, WebhookDispatcher
+
+_HTML = "text/html; charset=utf-8"
+
+
+def queued(sent: list[Delivery]) -> Response:
+    return ok("Webhook queued", {"deliveries": [item.id for item in sent]}, 202)
+
+
+def resend(webhooks: WebhookDispatcher, original: Delivery, values: Mapping[str, Any]) -> Response:
+    """The same bytes again, ``times`` times (``signature=bad`` signs them with the wrong key)."""
+    bad = values.get("signature") == "bad"
+    return queued(webhooks.resend(original, times=times(values.get("times")), bad_signature=bad))
+
+
+class Controls:
+    """Control routes work on the store and the webhook dispatcher."""
+
+    def __init__(self, store: Store, webhooks: WebhookDispatcher) -> None:
+        self._store = store
+        self._webhooks = webhooks
+
+
+class TransactionControls(Controls):
+    """Pay, decline or abandon a transaction (from the checkout page or a test), and send its webhooks again."""
+
+    @route("GET", "/checkout/<access_code>")
+    def checkout(self, request: Request, access_code: str) -> Response:
+        txn = self._store.transactions.by_access_code(access_code)
+        if txn is None:
+            return Response(checkout_page.render_not_found(), 404, content_type=_HTML)
+        with self._store.lock:
+            page = checkout_page.render_checkout(txn)
+        return Response(page, content_type=_HTML)
+
+    def _answer(
+        self,
+        values: Mapping[str, Any],
+        reference: str,
+        data: dict[str, Any],
+        message: str,
+        outcome: str,
+        *,
+        cancelled: bool = False,
+    ) -> Response:
+        """The transaction for a test; for the checkout page's buttons (``via=checkout``), the buyer's next page."""
+        if values.get("via") == "checkout":
+            return self._after_checkout(self._store.transactions.get(reference), outcome, cancelled=cancelled)
+        return ok(message, data)
+
+    def _after_checkout(self, txn: Transaction, outcome: str, *, cancelled: bool = False) -> Response:
+        """Where the buyer's browser goes after a button on the checkout page."""
+        target = txn.cancel_action if cancelled else None
+        if target is None and txn.callback_url:
+            target = with_query(txn.callback_url, {"trxref": txn.reference, "reference": txn.reference})
+        if target is None:
+            return Response(checkout_page.render_result(txn, outcome), content_type=_HTML)
+        response = Response("", 302)
+        response.headers["Location"] = target
+        return response
+
+    @route("GET", "/_emulator/transactions/<reference>")
+    def control_transaction(self, request: Request, reference: str) -> Response:
+        return ok("Transaction", self._store.transactions.verify(reference))
+
+    @route("POST", "/_emulator/transactions/<reference>/pay")
+    def control_pay(self, request: Request, reference: str) -> Response:
+        values = control_values(request)
+        # webhook=false records the payment but sends no charge.success (a missed webhook, for the reconciler).
+        send_webhook = str(values.get("webhook", "true")).lower() not in {"false", "0", "no"}
+        data = self._store.transactions.pay(
+            reference, amount=values.get("amount"), currency=values.get("currency"), send_webhook=send_webhook
+        )
+        return self._answer(values, reference, data, "Transaction paid", "successful")
+
+    @route("POST", "/_emulator/transactions/<reference>/decline")
+    def control_decline(self, request: Request, reference: str) -> Response:
+        data = self._store.transactions.decline(reference)
+        return self._answer(control_values(request), reference, data, "Transaction declined", "declined")
+
+    @route("POST", "/_emulator/transactions/<reference>/abandon")
+    def control_abandon(self, request: Request, reference: str) -> Response:
+        data = self._store.transactions.abandon(reference)
+        values = control_values(request)
+        return self._answer(values, reference, data, "Transaction abandoned", "cancelled", cancelled=True)
+
+    @route("POST", "/_emulator/transactions/<reference>/webhook")
+    def control_transaction_webhook(self, request: Request, reference: str) -> Response:
+        """Send the last webhook for this transaction again (``?times=N``, ``?signature=bad``, ``?event=``).
+
+        ``?forge=true`` sends a correctly signed ``charge.success`` for a transaction that was
+        never paid (the state stays as it is): what a receiver that trusts bodies would fall for.
+        """
+        values = control_values(request)
+        count = times(values.get("times"))
+        bad = values.get("signature") == "bad"
+        self._store.transactions.get(reference)  # 404 for an unknown reference
+        if truthy(values.get("forge")):
+            data = self._store.transactions.charge_event_data(reference)
+            first = self._webhooks.emit("charge.success", data, subject="transaction", reference=reference)
+            if bad or count > 1:
+                return queued([first, *self._webhooks.resend(first, times=count - 1, bad_signature=bad)])
+            return queued([first])
+        last = self._webhooks.last_for("transaction", reference, values.get("event") or None)
+        if last is None:
+            raise PaystackError(409, "No webhook has been sent for this transaction yet (pay it, or pass forge=true)")
+        return resend(self._webhooks, last, values)
+
+    @route("GET", "/_emulator/webhooks")
+    def control_webhooks(self, request: Request) -> Response:
+        items = self._webhooks.log(reference=request.args.get("reference"), event=request.args.get("event"))
+        return json_response({"items": items})
+
+    @route("POST", "/_emulator/webhooks/<int:delivery_id>/replay")
+    def control_replay(self, request: Request, delivery_id: int) -> Response:
+        values = control_values(request)
+        original = self._webhooks.get(delivery_id)
+        if original is None:
+            raise PaystackError(404, "Webhook delivery not found")
+        return resend(self._webhooks, original, values)
