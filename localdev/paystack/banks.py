@@ -32,7 +32,7 @@ class BankFixture:
     def shape(self) -> dict[str, Any]:
         return {
             **dataclasses.asdict(self),
-            **{"gateway": None, "pay_with_bank": False, "supports_transfer": True},
+            **{"gateway": None, "pay_with_bank": False, "supports_transfer": True, "available_for_direct_debit": False},
             **{"active": True, "is_deleted": False},
             **{"createdAt": "2016-07-14T10:04:29.000Z", "updatedAt": "2024-01-10T12:00:00.000Z"},
         }

@@ -28,13 +28,18 @@ def route(method: str | tuple[str, ...], path: str) -> Callable[[Handler], Handl
     return mark
 
 
+def route_table(owner_type: type) -> list[tuple[str, tuple[str, ...], str]]:
+    """(path, methods, name) for every ``@route`` method of a class, in definition order."""
+    found = []
+    for name, member in vars(owner_type).items():
+        for path, methods in getattr(member, _ROUTES_ATTRIBUTE, []):
+            found.append((path, methods, name))
+    return found
+
+
 def routes_of(owner: object) -> list[tuple[str, tuple[str, ...], str, Handler]]:
     """(path, methods, name, bound handler) for every ``@route`` method of ``owner``, in definition order."""
-    found = []
-    for name, member in vars(type(owner)).items():
-        for path, methods in getattr(member, _ROUTES_ATTRIBUTE, []):
-            found.append((path, methods, name, getattr(owner, name)))
-    return found
+    return [(path, methods, name, getattr(owner, name)) for path, methods, name in route_table(type(owner))]
 
 
 class BadBody(ValueError):
