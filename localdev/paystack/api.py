@@ -35,6 +35,11 @@ class PaystackApi:
     def refund(self, request: Request) -> Response:
         return ok("Refund has been queued for processing", self._store.refunds.create(body(request)))
 
+    @route("GET", "/refund")
+    def refund_list(self, request: Request) -> Response:
+        data, meta = self._store.refunds.search(request.args)
+        return ok("Refunds retrieved", data, meta=meta)
+
     @route("GET", "/refund/<refund_id>")
     def refund_fetch(self, request: Request, refund_id: str) -> Response:
         if not refund_id.isdigit():

@@ -2,8 +2,10 @@
 
 A refund starts ``pending`` (+ ``refund.pending``) and becomes ``processed`` + ``refund.processed``
 automatically ``refund_delay_seconds`` after creation, unless ``auto_process_refunds`` is off; then it waits
-for a control route. A fully refunded transaction becomes ``reversed`` (a partial refund leaves it
-``success``); a failed refund frees its amount again.
+for a control route: ``process``, ``fail`` (``refund.failed``) or ``needs-attention``
+(``refund.needs-attention``; such a refund can still be processed or failed). A fully refunded transaction
+becomes ``reversed`` (a partial refund leaves it ``success``); a failed refund frees its amount again.
+``GET /refund?transaction=`` finds the refunds of a transaction (by reference or id), newest first.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class Refund:
     created_at: datetime
     customer_note: str
     merchant_note: str
-    status: str = "pending"  # pending | processed | failed
+    status: str = "pending"  # pending | needs-attention | processed | failed
     updated_at: datetime | None = None
     refunded_at: datetime | None = None
     refund_reference: str | None = None
@@ -107,9 +109,10 @@ class Refund:
         }
 
     def event_shape(self, *, amount_as_string: bool) -> dict[str, Any]:
-        """The ``data`` of ``refund.pending|processed|failed`` webhooks (no refund id, as Paystack's samples)."""
+        """The ``data`` of ``refund.*`` webhooks, as Paystack's examples: no refund id, but for
+        ``refund.needs-attention``, which carries the id (a string) and the notes instead of the processor."""
         customer = self.transaction.customer
-        return {
+        data: dict[str, Any] = {
             "status": self.status,
             "transaction_reference": self.transaction.reference,
             "refund_reference": self.refund_reference,
@@ -120,6 +123,10 @@ class Refund:
             "integration": INTEGRATION_ID,
             "domain": DOMAIN,
         }
+        if self.status == "needs-attention":
+            del data["processor"]
+            data.update(id=str(self.id), customer_note=self.customer_note, merchant_note=self.merchant_note)
+        return data
 
 
 class Refunds(Book):
@@ -187,21 +194,49 @@ class Refunds(Book):
         with self._ctx.lock:
             return self.get(refund_id).shape()
 
+    def search(self, query: Mapping[str, str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """``GET /refund``: newest first, filtered by ``transaction`` (reference or id) and ``currency``; paged
+        by ``perPage`` (default 50) and ``page``. ``meta`` as the document has it (``perPage`` a string)."""
+        key = (query.get("transaction") or "").strip()
+        currency = (query.get("currency") or "").strip().upper()
+        per_page = int(query["perPage"]) if (query.get("perPage") or "").isdigit() else 50
+        per_page = max(1, min(per_page, 100))
+        page = max(1, int(query["page"])) if (query.get("page") or "").isdigit() else 1
+        with self._ctx.lock:
+            txn = self._transactions.find(key) if key else None
+            refunds = [
+                refund
+                for refund in sorted(self.by_id.values(), key=lambda item: item.id, reverse=True)
+                if (not key or refund.transaction is txn) and (not currency or refund.currency == currency)
+            ]
+            shown = [refund.shape() for refund in refunds[(page - 1) * per_page : page * per_page]]
+        meta = {
+            "total": len(refunds),
+            "skipped": (page - 1) * per_page,
+            "perPage": str(per_page),
+            "page": page,
+            "pageCount": max(1, -(-len(refunds) // per_page)),
+            "failedRefundCount": sum(1 for refund in refunds if refund.status == "failed"),
+        }
+        return shown, meta
+
     def _auto_process(self, refund_id: int) -> None:
         with self._ctx.lock:
             refund = self.by_id.get(refund_id)
             if refund is not None and refund.status == "pending":
                 self.process(refund_id)
 
-    def _pending(self, refund_id: int) -> Refund:
+    def _unsettled(
+        self, refund_id: int, *, states: frozenset[str] = frozenset({"pending", "needs-attention"})
+    ) -> Refund:
         refund = self.get(refund_id)
-        if refund.status != "pending":
+        if refund.status not in states:
             raise PaystackError(409, f"Refund is already {refund.status}")
         return refund
 
     def process(self, refund_id: int) -> dict[str, Any]:
         with self._ctx.lock:
-            refund = self._pending(refund_id)
+            refund = self._unsettled(refund_id)
             now = self._ctx.clock()
             refund.status = "processed"
             refund.updated_at = now
@@ -216,10 +251,19 @@ class Refunds(Book):
 
     def fail(self, refund_id: int) -> dict[str, Any]:
         with self._ctx.lock:
-            refund = self._pending(refund_id)
+            refund = self._unsettled(refund_id)
             refund.status = "failed"
             refund.updated_at = self._ctx.clock()
             self._emit("refund.failed", refund)
+            return refund.shape()
+
+    def needs_attention(self, refund_id: int) -> dict[str, Any]:
+        """The processor could not refund to the card: Paystack asks for the customer's account details."""
+        with self._ctx.lock:
+            refund = self._unsettled(refund_id, states=frozenset({"pending"}))
+            refund.status = "needs-attention"
+            refund.updated_at = self._ctx.clock()
+            self._emit("refund.needs-attention", refund)
             return refund.shape()
 
     def _emit(self, event: str, refund: Refund) -> None:

@@ -52,11 +52,15 @@ class SettlementControls(Controls):
             raise PaystackError(409, "No webhook has been sent for this transfer yet")
         return resend(self._webhooks, last, values)
 
-    @route("POST", "/_emulator/refunds/<int:refund_id>/<any(process, fail):action>")
+    @route("POST", "/_emulator/refunds/<int:refund_id>/<any(process, fail, 'needs-attention'):action>")
     def control_refund_settle(self, request: Request, refund_id: int, action: str) -> Response:
-        """``process`` (``refund.processed``) or ``fail`` (``refund.failed``) a pending refund."""
+        """``process`` (``refund.processed``), ``fail`` (``refund.failed``) or hold for the customer's account
+        details (``needs-attention``, ``refund.needs-attention``) a refund that is not settled yet."""
         refunds = self._store.refunds
-        message, act = {"process": ("Refund processed", refunds.process), "fail": ("Refund failed", refunds.fail)}[
-            action
-        ]
+        actions = {
+            "process": ("Refund processed", refunds.process),
+            "fail": ("Refund failed", refunds.fail),
+            "needs-attention": ("Refund needs attention", refunds.needs_attention),
+        }
+        message, act = actions[action]
         return ok(message, act(refund_id))

@@ -38,6 +38,10 @@ DEVIATIONS: dict[tuple[str, str, str], str] = {
         )
         for name in ("first_name", "last_name", "phone", "metadata", "international_format_phone")
     },
+    **{
+        ("refund_list", "200", f"data[].customer.{name}"): "as refund_fetch"
+        for name in ("first_name", "last_name", "metadata", "international_format_phone")
+    },
 }
 
 

@@ -35,6 +35,11 @@ class Case:
     status: int
     call: Callable[[Emulator], TestResponse]
 
+    @property
+    def method(self) -> tuple[str, ...]:
+        """The method of ``route`` this case calls (``/refund`` is served for POST and GET)."""
+        return ("GET",) if self.name.startswith("refund list") else _METHODS[self.route]
+
 
 def refund_of(paystack: Emulator, *, process: bool = False) -> int:
     paystack.control("config", {"auto_process_refunds": False})
@@ -84,6 +89,7 @@ def settled_transfer(paystack: Emulator, control: str | None) -> str:
     return reference
 
 
+_METHODS = {path: methods for path, methods, _ in route_table(PaystackApi) if path != "/refund" or "POST" in methods}
 INIT = "/transaction/initialize"
 VERIFY = "/transaction/verify/<reference>"
 CASES = [
@@ -117,6 +123,14 @@ CASES = [
         lambda p: p.api("POST", "/refund", {"transaction": p.initialize()["reference"]}),
     ),
     Case("refund unknown", "/refund", 404, lambda p: p.api("POST", "/refund", {"transaction": "nope"})),
+    Case(
+        "refund list",
+        "/refund",
+        200,
+        lambda p: p.api("GET", "/refund", query_string={"transaction": refunded_reference(p, refund_of(p))}),
+    ),
+    Case("refund list empty", "/refund", 200, lambda p: p.api("GET", "/refund", query_string={"transaction": "nope"})),
+    Case("refund list bad key", "/refund", 401, lambda p: p.api("GET", "/refund", headers=BAD_KEY)),
     Case("refund fetch pending", "/refund/<refund_id>", 200, lambda p: p.api("GET", f"/refund/{refund_of(p)}")),
     Case(
         "refund fetch processed",
@@ -197,11 +211,11 @@ def test_every_answer_matches_paystacks_document(paystack: Emulator, case: Case)
 
 
 def test_every_api_route_is_driven_to_a_success_and_an_error() -> None:
-    served = {path for path, _, _ in route_table(PaystackApi)}
-    succeeded = {case.route for case in CASES if case.status < 300}
-    failed = {case.route for case in CASES if case.status >= 400}
+    served = {(path, methods) for path, methods, _ in route_table(PaystackApi)}
+    succeeded = {(case.route, case.method) for case in CASES if case.status < 300}
+    failed = {(case.route, case.method) for case in CASES if case.status >= 400}
 
-    assert served - succeeded <= {"/transaction/verify/"}  # an empty reference has only its error answer
+    assert served - succeeded <= {("/transaction/verify/", ("GET",))}  # an empty reference has only an error
     assert served == failed
 
 
@@ -247,7 +261,7 @@ REFUND_EVENT: dict[str, Any] = {
     **{"currency": str, "processor": str, "integration": int, "domain": str},
     "customer": {"first_name": NULLABLE_STR, "last_name": NULLABLE_STR, "email": str},
 }
-REFUND_NEEDS_ATTENTION_EVENT = {
+REFUND_NEEDS_ATTENTION_EVENT: dict[str, Any] = {
     **{key: value for key, value in REFUND_EVENT.items() if key != "processor"},
     **{"id": str, "customer_note": str, "merchant_note": str},
 }
@@ -319,3 +333,13 @@ def test_refund_events_have_the_fields_of_paystacks_examples(paystack: Emulator,
         assert unlike(REFUND_EVENT, event["data"]) == []
         assert event["data"]["status"] == event["event"].removeprefix("refund.")
         assert isinstance(event["data"]["amount"], str) is amount_as_string
+
+
+def test_the_needs_attention_event_has_the_fields_of_paystacks_example(paystack: Emulator) -> None:
+    refund_id = refund_of(paystack)
+    paystack.control(f"refunds/{refund_id}/needs-attention")
+
+    [event] = [e for e in event_bodies(paystack, refunded_reference(paystack, refund_id)) if "attention" in e["event"]]
+
+    assert unlike(REFUND_NEEDS_ATTENTION_EVENT, event["data"]) == []
+    assert "processor" not in event["data"]

@@ -132,3 +132,57 @@ def test_the_refund_webhook_amount_can_be_a_string_as_in_some_samples(paystack: 
 
     payload = paystack.deliveries(reference=reference, event="refund.pending")[0]["payload"]
     assert payload["data"]["amount"] == "10000"
+
+
+def test_refunds_are_found_by_their_transaction_reference_or_id(paystack: Emulator) -> None:
+    paystack.control("config", {"auto_process_refunds": False})
+    reference, other = paystack.paid(10_000), paystack.paid(20_000)
+    first = paystack.api("POST", "/refund", {"transaction": reference, "amount": 3_000}).get_json()["data"]["id"]
+    second = paystack.api("POST", "/refund", {"transaction": reference, "amount": 2_000}).get_json()["data"]["id"]
+    paystack.api("POST", "/refund", {"transaction": other})
+
+    by_reference = paystack.api("GET", "/refund", query_string={"transaction": reference}).get_json()
+    by_id = paystack.api("GET", "/refund", query_string={"transaction": str(paystack.verify(reference)["id"])})
+
+    assert (by_reference["status"], by_reference["message"]) == (True, "Refunds retrieved")
+    assert [item["id"] for item in by_reference["data"]] == [second, first]  # newest first
+    assert {item["transaction_reference"] for item in by_reference["data"]} == {reference}
+    assert [item["amount"] for item in by_reference["data"]] == [2_000, 3_000]
+    assert by_reference["meta"]["total"] == 2
+    assert by_id.get_json()["data"] == by_reference["data"]
+    assert len(paystack.api("GET", "/refund").get_json()["data"]) == 3
+    assert paystack.api("GET", "/refund", query_string={"transaction": "nope"}).get_json()["data"] == []
+
+
+def test_refunds_list_in_pages(paystack: Emulator) -> None:
+    paystack.control("config", {"auto_process_refunds": False})
+    reference = paystack.paid(10_000)
+    for _ in range(3):
+        paystack.api("POST", "/refund", {"transaction": reference, "amount": 1_000})
+
+    second_page = paystack.api("GET", "/refund", query_string={"perPage": "2", "page": "2"}).get_json()
+
+    assert len(second_page["data"]) == 1
+    assert second_page["meta"] == {
+        "total": 3,
+        "skipped": 2,
+        "perPage": "2",
+        "page": 2,
+        "pageCount": 2,
+        "failedRefundCount": 0,
+    }
+
+
+def test_a_refund_needing_attention_sends_its_event_and_can_still_be_processed(paystack: Emulator) -> None:
+    paystack.control("config", {"auto_process_refunds": False})
+    reference = paystack.paid(10_000)
+    refund_id = paystack.api("POST", "/refund", {"transaction": reference}).get_json()["data"]["id"]
+
+    held = paystack.control(f"refunds/{refund_id}/needs-attention")
+
+    assert held.get_json()["data"]["status"] == "needs-attention"
+    event = paystack.deliveries(reference=reference, event="refund.needs-attention")[0]["payload"]["data"]
+    assert (event["status"], event["id"]) == ("needs-attention", str(refund_id))
+    assert paystack.control(f"refunds/{refund_id}/needs-attention").status_code == 409
+    assert paystack.control(f"refunds/{refund_id}/process").get_json()["data"]["status"] == "processed"
+    assert paystack.verify(reference)["status"] == "reversed"
