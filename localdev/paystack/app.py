@@ -7,7 +7,7 @@ routes below); this module binds them, checks the bearer key on the API routes a
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from localdev.paystack import api, controls, settlement_controls
+from localdev.paystack.calls import CallLog
 from localdev.paystack.common import PaystackError
 from localdev.paystack.config import EmulatorConfig
 from localdev.paystack.faults import Faults
@@ -23,6 +24,10 @@ from localdev.paystack.http import BadBody, Handler, body, control_values, json_
 from localdev.paystack.scheduler import Scheduler
 from localdev.paystack.state import Store
 from localdev.paystack.webhooks import WebhookDispatcher
+
+
+def _emulated_error(status: int) -> Response:
+    return json_response({"status": False, "message": "Emulated gateway error"}, status)
 
 
 class PaystackEmulator:
@@ -65,6 +70,7 @@ class PaystackEmulator:
         operations = [name for _, _, name, _ in routes_of(paystack_api)]
         self.api_operations = frozenset(operations)
         self.faults = Faults(tuple(name for name in operations if name not in api.FAULT_ALIASES))
+        self.calls = CallLog()
         owners = (
             paystack_api,
             controls.TransactionControls(self.store, self.webhooks),
@@ -93,13 +99,14 @@ class PaystackEmulator:
         self.webhooks.close()
 
     def reset(self) -> None:
-        """Forget every transaction, refund, recipient, transfer, delivery, fault and setting change."""
+        """Forget every transaction, refund, recipient, transfer, delivery, fault, call and setting change."""
         with self.store.lock:
             self._generation += 1
             self.store.reset()
             self.webhooks.reset()
             self.config.restore(self._defaults)
         self.faults.clear()
+        self.calls.reset()
 
     def _schedule(self, delay: float, callback: Callable[[], None]) -> None:
         generation = self._generation
@@ -120,26 +127,33 @@ class PaystackEmulator:
             return json_response({"status": False, "message": "Not found"}, 404)
         except HTTPException as exc:  # e.g. a redirect werkzeug chose to answer
             return exc.get_response(request.environ)
-        hold = 0.0
-        if endpoint in self.api_operations:
-            fault = self.faults.take(api.FAULT_ALIASES.get(endpoint, endpoint))
-            if fault is not None and fault.mode == "error":
-                return json_response({"status": False, "message": "Emulated gateway error"}, fault.status)
-            if fault is not None:
-                hold = fault.seconds if fault.seconds is not None else self.config.fault_timeout_seconds
-            denied = self._check_key(request)
-            if denied is not None:
-                return denied
-        try:
-            response = self._handlers[endpoint](request, **args)
-        except PaystackError as exc:
-            response = json_response(exc.body(), exc.status)
-        except BadBody as exc:
-            response = json_response({"status": False, "message": str(exc)}, 400)
-        if hold:
-            # A read timeout as the client sees it: the work is done, the answer comes too late.
-            self._closing.wait(hold)
+        if endpoint not in self.api_operations:
+            return self._handle(endpoint, request, args)
+        operation = api.FAULT_ALIASES.get(endpoint, endpoint)
+        fault = self.faults.take(operation)
+        if fault is not None and fault.mode == "error":
+            response = _emulated_error(fault.status)
+        else:
+            response = self._check_key(request) or self._handle(endpoint, request, args)
+            if fault is not None and fault.mode == "lost":
+                response = _emulated_error(fault.status)  # the work is done; the answer is lost
+        mode = fault.mode if fault is not None else None
+        self.calls.record(operation, request.method, request.path, response.status_code, mode, self._clock())
+        if fault is not None:
+            # timeout: a read timeout as the client sees it; the work is done, the answer comes too late.
+            default = self.config.fault_timeout_seconds if fault.mode == "timeout" else 0.0
+            hold = fault.seconds if fault.seconds is not None else default
+            if hold:
+                self._closing.wait(hold)
         return response
+
+    def _handle(self, endpoint: str, request: Request, args: Mapping[str, Any]) -> Response:
+        try:
+            return self._handlers[endpoint](request, **args)
+        except PaystackError as exc:
+            return json_response(exc.body(), exc.status)
+        except BadBody as exc:
+            return json_response({"status": False, "message": str(exc)}, 400)
 
     def _check_key(self, request: Request) -> Response | None:
         header = request.headers.get("Authorization")
@@ -160,11 +174,20 @@ class PaystackEmulator:
 
     @route(("GET", "POST", "DELETE"), "/_emulator/faults")
     def control_faults(self, request: Request) -> Response:
+        """POST adds (or replaces) the fault of an operation; DELETE clears all, or one with ``?operation=``."""
         if request.method == "DELETE":
-            self.faults.clear()
+            self.faults.clear(request.args.get("operation") or request.args.get("route") or None)
         elif request.method == "POST":
             self.faults.add(control_values(request))
         return ok("Faults", self.faults.shape())
+
+    @route(("GET", "DELETE"), "/_emulator/calls")
+    def control_calls(self, request: Request) -> Response:
+        """The Paystack API calls answered so far (``?operation=``, ``?status=``, ``?fault=``); DELETE forgets them."""
+        if request.method == "DELETE":
+            self.calls.reset()
+        calls = self.calls.search(request.args)
+        return ok("Calls", calls, meta={"total": len(calls)})
 
     @route(("GET", "POST"), "/_emulator/config")
     def control_config(self, request: Request) -> Response:
