@@ -73,6 +73,19 @@ class TransactionControls(Controls):
         response.headers["Location"] = target
         return response
 
+    @route("GET", "/_emulator/transactions")
+    def control_transactions(self, request: Request) -> Response:
+        """Every transaction (``?status=success``, ``?currency=``): reference, amount and currency charged,
+        requested amount, refunded amount; ``meta`` counts them and sums the amounts per currency."""
+        items = self._store.transactions.summaries(request.args)
+        totals: dict[str, dict[str, int]] = {}
+        for item in items:
+            total = totals.setdefault(item["currency"], {"count": 0, "amount": 0, "refunded_amount": 0})
+            total["count"] += 1
+            total["amount"] += item["amount"]
+            total["refunded_amount"] += item["refunded_amount"]
+        return ok("Transactions", items, meta={"total": len(items), "by_currency": totals})
+
     @route("GET", "/_emulator/transactions/<reference>")
     def control_transaction(self, request: Request, reference: str) -> Response:
         return ok("Transaction", self._store.transactions.verify(reference))

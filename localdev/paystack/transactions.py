@@ -308,6 +308,28 @@ class Transactions(Book):
             data["currency"] = txn.currency
             return data
 
+    def summaries(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
+        """What the emulator captured, oldest first (``?status=`` as verify reports it, ``?currency=`` charged):
+        the inspection a fault-storm test sums its money against."""
+        status = (query.get("status") or "").strip().lower()
+        currency = (query.get("currency") or "").strip().upper()
+        with self._ctx.lock:
+            return [
+                {
+                    "reference": txn.reference,
+                    "id": txn.id,
+                    "status": txn.public_status,
+                    "amount": txn.charged_amount,
+                    "currency": txn.charged_currency,
+                    "requested_amount": txn.amount,
+                    "requested_currency": txn.currency,
+                    "refunded_amount": txn.refunded_amount,
+                    "paid_at": maybe_time(txn.paid_at),
+                }
+                for txn in sorted(self.by_reference.values(), key=lambda item: item.id)
+                if (not status or txn.public_status == status) and (not currency or txn.charged_currency == currency)
+            ]
+
     def _fees(self, amount: int) -> int:
         config = self._ctx.config
         fee = (amount * config.fee_bps + 5_000) // 10_000 + config.fee_flat

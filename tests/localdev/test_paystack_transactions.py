@@ -269,3 +269,59 @@ def test_abandon_keeps_the_transaction_unpaid(paystack: Emulator) -> None:
 
 def test_controls_on_an_unknown_reference_are_not_found(paystack: Emulator) -> None:
     assert paystack.control("transactions/nope/pay").status_code == 404
+
+
+@pytest.mark.parametrize("first", ["decline", "abandon"])
+def test_a_buyer_retrying_on_the_same_reference_after_a_decline_or_an_expiry_pays(
+    paystack: Emulator, first: str
+) -> None:
+    reference = paystack.initialize(250_000)["reference"]
+    paystack.control(f"transactions/{reference}/{first}")
+
+    paid = paystack.control(f"transactions/{reference}/pay")
+
+    assert paid.status_code == 200
+    data = paystack.verify(reference)
+    assert (data["status"], data["gateway_response"], data["amount"]) == ("success", "Successful", 250_000)
+    assert data["paid_at"] is not None
+    assert [item["event"] for item in paystack.deliveries(reference=reference)] == ["charge.success"]
+
+
+def test_pay_can_record_an_overpayment(paystack: Emulator) -> None:
+    reference = paystack.initialize(250_000, "NGN")["reference"]
+
+    paystack.control(f"transactions/{reference}/pay", {"amount": 300_000})
+
+    data = paystack.verify(reference)
+    assert (data["amount"], data["requested_amount"], data["currency"]) == (300_000, 250_000, "NGN")
+    assert paystack.deliveries(reference=reference)[0]["payload"]["data"]["amount"] == 300_000
+
+
+def test_the_transactions_listing_shows_every_capture_with_its_refunds(paystack: Emulator) -> None:
+    paystack.control("config", {"auto_process_refunds": False})
+    full, partial = paystack.paid(10_000), paystack.paid(20_000)
+    refund_id = paystack.api("POST", "/refund", {"transaction": partial, "amount": 5_000}).get_json()["data"]["id"]
+    paystack.control(f"refunds/{refund_id}/process")
+    usd = paystack.initialize(7_000, "USD")["reference"]
+    paystack.control(f"transactions/{usd}/pay")
+    unpaid = paystack.initialize()["reference"]
+
+    listing = paystack.client.get("/_emulator/transactions", query_string={"status": "success"}).get_json()
+
+    summary = {item["reference"]: item for item in listing["data"]}
+    assert set(summary) == {full, partial, usd}
+    assert (summary[partial]["amount"], summary[partial]["currency"], summary[partial]["refunded_amount"]) == (
+        20_000,
+        "NGN",
+        5_000,
+    )
+    assert summary[full]["refunded_amount"] == 0
+    assert listing["meta"] == {
+        "total": 3,
+        "by_currency": {
+            "NGN": {"count": 2, "amount": 30_000, "refunded_amount": 5_000},
+            "USD": {"count": 1, "amount": 7_000, "refunded_amount": 0},
+        },
+    }
+    everything = paystack.client.get("/_emulator/transactions").get_json()["data"]
+    assert {item["reference"]: item["status"] for item in everything}[unpaid] == "abandoned"
