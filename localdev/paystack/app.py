@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from localdev.paystack import api, controls, settlement_controls
+from localdev.paystack import api, controls, settlement_controls, webhook_controls
 from localdev.paystack.calls import CallLog
 from localdev.paystack.common import PaystackError
 from localdev.paystack.config import EmulatorConfig
@@ -75,6 +75,7 @@ class PaystackEmulator:
             paystack_api,
             controls.TransactionControls(self.store, self.webhooks),
             settlement_controls.SettlementControls(self.store, self.webhooks),
+            webhook_controls.WebhookControls(self.store, self.webhooks),
             self,
         )
         self._handlers: dict[str, Handler] = {}

@@ -1,4 +1,4 @@
-"""The checkout page and the control routes of transactions and their webhooks (no auth)."""
+"""The checkout page and the control routes of transactions (no auth)."""
 
 from __future__ import annotations
 
@@ -9,30 +9,11 @@ from werkzeug.wrappers import Request, Response
 
 from localdev.paystack import checkout_page
 from localdev.paystack.common import PaystackError
-from localdev.paystack.http import control_values, json_response, ok, route, times, truthy, with_query
-from localdev.paystack.state import Store
+from localdev.paystack.http import control_values, ok, route, seconds, times, truthy, with_query
 from localdev.paystack.transactions import Transaction
-from localdev.paystack.webhooks import Delivery, WebhookDispatcher
+from localdev.paystack.webhook_controls import Controls, queued, resend
 
 _HTML = "text/html; charset=utf-8"
-
-
-def queued(sent: list[Delivery]) -> Response:
-    return ok("Webhook queued", {"deliveries": [item.id for item in sent]}, 202)
-
-
-def resend(webhooks: WebhookDispatcher, original: Delivery, values: Mapping[str, Any]) -> Response:
-    """The same bytes again, ``times`` times (``signature=bad`` signs them with the wrong key)."""
-    bad = values.get("signature") == "bad"
-    return queued(webhooks.resend(original, times=times(values.get("times")), bad_signature=bad))
-
-
-class Controls:
-    """Control routes work on the store and the webhook dispatcher."""
-
-    def __init__(self, store: Store, webhooks: WebhookDispatcher) -> None:
-        self._store = store
-        self._webhooks = webhooks
 
 
 class TransactionControls(Controls):
@@ -93,11 +74,21 @@ class TransactionControls(Controls):
     @route("POST", "/_emulator/transactions/<reference>/pay")
     def control_pay(self, request: Request, reference: str) -> Response:
         values = control_values(request)
-        # webhook=false records the payment but sends no charge.success (a missed webhook, for the reconciler).
+        # webhook=false records the payment but sends no charge.success (a missed webhook, for the reconciler);
+        # delay_seconds sends it that much later, hold=true holds it until /_emulator/webhooks/{id}/release.
         send_webhook = str(values.get("webhook", "true")).lower() not in {"false", "0", "no"}
+        delay, hold = seconds(values.get("delay_seconds")), truthy(values.get("hold"))
+        late = send_webhook and (delay > 0 or hold)
         data = self._store.transactions.pay(
-            reference, amount=values.get("amount"), currency=values.get("currency"), send_webhook=send_webhook
+            reference,
+            amount=values.get("amount"),
+            currency=values.get("currency"),
+            send_webhook=send_webhook and not late,
         )
+        if late:
+            self._webhooks.emit(
+                "charge.success", data, subject="transaction", reference=reference, delay=delay, hold=hold
+            )
         return self._answer(values, reference, data, "Transaction paid", "successful")
 
     @route("POST", "/_emulator/transactions/<reference>/decline")
@@ -132,16 +123,3 @@ class TransactionControls(Controls):
         if last is None:
             raise PaystackError(409, "No webhook has been sent for this transaction yet (pay it, or pass forge=true)")
         return resend(self._webhooks, last, values)
-
-    @route("GET", "/_emulator/webhooks")
-    def control_webhooks(self, request: Request) -> Response:
-        items = self._webhooks.log(reference=request.args.get("reference"), event=request.args.get("event"))
-        return json_response({"items": items})
-
-    @route("POST", "/_emulator/webhooks/<int:delivery_id>/replay")
-    def control_replay(self, request: Request, delivery_id: int) -> Response:
-        values = control_values(request)
-        original = self._webhooks.get(delivery_id)
-        if original is None:
-            raise PaystackError(404, "Webhook delivery not found")
-        return resend(self._webhooks, original, values)

@@ -93,6 +93,19 @@ def int_value(value: Any, name: str) -> int:
     raise PaystackError(400, f"{name} must be an integer")
 
 
+def seconds(value: Any, name: str = "delay_seconds") -> float:
+    """A non-negative number of seconds (0 when absent), from JSON or a query string."""
+    if value in (None, ""):
+        return 0.0
+    try:
+        number = float(value) if not isinstance(value, bool) else -1.0
+    except (TypeError, ValueError) as exc:
+        raise PaystackError(400, f"{name} must be a number of seconds") from exc
+    if not 0 <= number <= 3600:
+        raise PaystackError(400, f"{name} must be between 0 and 3600")
+    return number
+
+
 def truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in {"1", "true", "yes"})
 

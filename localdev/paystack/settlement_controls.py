@@ -7,8 +7,8 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from localdev.paystack.common import PaystackError
-from localdev.paystack.controls import Controls, resend
 from localdev.paystack.http import control_values, ok, route
+from localdev.paystack.webhook_controls import Controls, resend
 
 
 def _marked(existed: bool, data: dict[str, Any] | None, done: str, later: str) -> Response:

@@ -163,3 +163,82 @@ def test_the_delivery_log_filters_by_event(paystack: Emulator) -> None:
 
     assert [item["event"] for item in items] == ["charge.success"]
     assert paystack.deliveries(event="refund.processed", reference=reference) == []
+
+
+def events_received(receiver: WebhookReceiver, reference: str) -> list[str]:
+    return [json.loads(item.body)["event"] for item in received_for(receiver, reference)]
+
+
+def test_a_held_charge_success_arrives_after_the_refund_events(paystack: Emulator, receiver: WebhookReceiver) -> None:
+    paystack.control("config", {"auto_process_refunds": False})
+    reference = paystack.initialize(10_000)["reference"]
+    paystack.control(f"transactions/{reference}/pay", {"hold": True})
+    [held] = paystack.deliveries(reference=reference)
+    refund_id = paystack.api("POST", "/refund", {"transaction": reference}).get_json()["data"]["id"]
+    paystack.control(f"refunds/{refund_id}/process")
+    wait_until(lambda: len(received_for(receiver, reference)) == 2, what="the refund events")
+
+    released = paystack.control(f"webhooks/{held['id']}/release")
+
+    assert (held["event"], held["status"], released.status_code) == ("charge.success", "held", 202)
+    wait_until(lambda: len(received_for(receiver, reference)) == 3, what="the released charge.success")
+    events = events_received(receiver, reference)
+    assert sorted(events[:2]) == ["refund.pending", "refund.processed"]  # sent together: either may come first
+    assert events[2] == "charge.success"
+    assert paystack.control(f"webhooks/{held['id']}/release").status_code == 409
+
+
+def test_held_deliveries_are_released_newest_first_one_after_the_other(
+    paystack: Emulator, receiver: WebhookReceiver
+) -> None:
+    paystack.control("config", {"auto_process_refunds": False})
+    reference = paystack.initialize(10_000)["reference"]
+    paystack.control("webhooks/holds", {"reference": reference})
+    paystack.control(f"transactions/{reference}/pay")
+    refund_id = paystack.api("POST", "/refund", {"transaction": reference}).get_json()["data"]["id"]
+    paystack.control(f"refunds/{refund_id}/process")
+    assert {item["status"] for item in paystack.deliveries(reference=reference)} == {"held"}
+
+    paystack.control("webhooks/release", {"order": "newest", "reference": reference})
+
+    wait_until(lambda: len(received_for(receiver, reference)) == 3, what="three released webhooks")
+    assert events_received(receiver, reference) == ["refund.processed", "refund.pending", "charge.success"]
+
+
+def test_hold_rules_are_listed_and_stopped_and_what_they_held_stays_held(paystack: Emulator) -> None:
+    paystack.control("webhooks/holds", {"event": "charge.success"})
+    held = paystack.paid()
+
+    rules = paystack.client.get("/_emulator/webhooks/holds").get_json()["data"]
+    stopped = paystack.client.delete("/_emulator/webhooks/holds").get_json()["data"]
+    sent = paystack.paid()
+
+    assert (rules, stopped) == ([{"event": "charge.success", "reference": None}], [])
+    assert paystack.deliveries(reference=held)[0]["status"] == "held"
+    assert paystack.delivered(sent)[0]["status"] == "delivered"
+
+
+def test_a_delayed_charge_success_is_sent_that_much_later(paystack: Emulator, receiver: WebhookReceiver) -> None:
+    reference = paystack.initialize()["reference"]
+
+    paystack.control(f"transactions/{reference}/pay", query_string={"delay_seconds": "0.5"})
+
+    [delivery] = paystack.deliveries(reference=reference)
+    assert (delivery["status"], delivery["delay_seconds"], delivery["attempts"]) == ("pending", 0.5, [])
+    assert received_for(receiver, reference) == []
+    assert paystack.delivered(reference)[0]["status"] == "delivered"
+
+
+def test_concurrent_duplicates_are_all_in_flight_at_once(paystack: Emulator, receiver: WebhookReceiver) -> None:
+    reference = paystack.paid()
+    paystack.delivered(reference)
+    receiver.gate.clear()
+    try:
+        response = paystack.control(f"transactions/{reference}/webhook", {"times": 12, "concurrent": True})
+
+        assert response.status_code == 202
+        wait_until(lambda: receiver.waiting == 12, what="twelve copies in flight together (more than the pool's 8)")
+    finally:
+        receiver.gate.set()
+    wait_until(lambda: len(received_for(receiver, reference)) == 13, what="the original and twelve copies")
+    assert len({item.body for item in received_for(receiver, reference)}) == 1
