@@ -3,6 +3,7 @@ was, or was not, called: every call with its operation, status and the fault tha
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 from collections.abc import Mapping
@@ -24,15 +25,7 @@ class Call:
     at: datetime
 
     def shape(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "operation": self.operation,
-            "method": self.method,
-            "path": self.path,
-            "status": self.status,
-            "fault": self.fault,
-            "at": paystack_time(self.at),
-        }
+        return {**dataclasses.asdict(self), "at": paystack_time(self.at)}
 
 
 class CallLog:

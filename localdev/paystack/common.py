@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from localdev.paystack.config import EmulatorConfig
@@ -102,3 +102,22 @@ class Book:
 
     def reset(self) -> None:
         raise NotImplementedError
+
+    def _found[K, V](self, table: Mapping[K, V], key: K, what: str) -> V:
+        """``table[key]``, or Paystack's 404 ``<what> not found``."""
+        with self._ctx.lock:
+            item = table.get(key)
+        if item is None:
+            raise PaystackError(404, f"{what} not found")
+        return item
+
+
+class HasStatus(Protocol):
+    status: str
+
+
+def in_state[T: HasStatus](item: T, states: Collection[str], what: str) -> T:
+    """``item`` if its status is one of ``states``; else a 409 ``<what> is already <status>``."""
+    if item.status not in states:
+        raise PaystackError(409, f"{what} is already {item.status}")
+    return item

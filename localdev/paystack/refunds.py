@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from localdev.paystack.common import DOMAIN, INTEGRATION_ID, Book, Context, PaystackError, bad_request
+from localdev.paystack.common import DOMAIN, INTEGRATION_ID, Book, Context, PaystackError, bad_request, in_state
 from localdev.paystack.formats import maybe_time, parse_amount, paystack_time, random_code, text
 from localdev.paystack.transactions import Transaction, Transactions
 
@@ -184,11 +184,7 @@ class Refunds(Book):
             return refund.created_shape()
 
     def get(self, refund_id: int) -> Refund:
-        with self._ctx.lock:
-            refund = self.by_id.get(refund_id)
-            if refund is None:
-                raise PaystackError(404, "Refund not found")
-            return refund
+        return self._found(self.by_id, refund_id, "Refund")
 
     def fetch(self, refund_id: int) -> dict[str, Any]:
         with self._ctx.lock:
@@ -229,10 +225,7 @@ class Refunds(Book):
     def _unsettled(
         self, refund_id: int, *, states: frozenset[str] = frozenset({"pending", "needs-attention"})
     ) -> Refund:
-        refund = self.get(refund_id)
-        if refund.status not in states:
-            raise PaystackError(409, f"Refund is already {refund.status}")
-        return refund
+        return in_state(self.get(refund_id), states, "Refund")
 
     def process(self, refund_id: int) -> dict[str, Any]:
         with self._ctx.lock:

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from localdev.paystack.common import BUSINESS_NAME, DOMAIN, INTEGRATION_ID, Book, Context, PaystackError, bad_request
+from localdev.paystack.common import (
+    BUSINESS_NAME,
+    DOMAIN,
+    INTEGRATION_ID,
+    Book,
+    Context,
+    PaystackError,
+    bad_request,
+    in_state,
+)
 from localdev.paystack.formats import maybe_time, parse_amount, paystack_time, random_code, text
 from localdev.paystack.recipients import Recipient, Recipients
 
@@ -186,17 +195,10 @@ class Transfers(Book):
         self._emit("transfer.failed", transfer)
 
     def get(self, reference: str) -> Transfer:
-        with self._ctx.lock:
-            transfer = self.by_reference.get(reference)
-            if transfer is None:
-                raise PaystackError(404, "Transfer not found")
-            return transfer
+        return self._found(self.by_reference, reference, "Transfer")
 
     def _unsettled(self, reference: str) -> Transfer:
-        transfer = self.get(reference)
-        if transfer.status not in _UNSETTLED:
-            raise PaystackError(409, f"Transfer is already {transfer.status}")
-        return transfer
+        return in_state(self.get(reference), _UNSETTLED, "Transfer")
 
     def verify(self, reference: str) -> dict[str, Any]:
         with self._ctx.lock:
