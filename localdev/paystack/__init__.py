@@ -4,11 +4,11 @@
 with werkzeug's threaded server); call ``close()`` on shutdown. State lives in memory.
 ``localdev/paystack/README.md`` lists the routes, the control routes and the fidelity notes.
 
-Modules: ``app`` (WSGI, auth, faults), ``api`` (Paystack's routes), ``controls`` and
-``settlement_controls`` (control routes), ``state`` (the composition of the resource books
-``transactions``, ``refunds``, ``recipients``, ``transfers``; ``banks`` are fixtures),
-``webhooks`` (signed delivery, retries, log), ``faults``, ``config``, ``common``, ``http``,
-``scheduler``, ``checkout_page``.
+Modules: ``app`` (WSGI, auth, faults, call log), ``api`` (Paystack's routes), ``controls``,
+``settlement_controls`` and ``webhook_controls`` (control routes), ``state`` (the composition of the
+resource books ``transactions``, ``refunds``, ``recipients``, ``transfers``; ``banks`` are fixtures),
+``webhooks`` and ``deliveries`` (signed delivery, retries, holds, log), ``faults``, ``calls``, ``config``,
+``common``, ``formats``, ``http``, ``scheduler``, ``checkout_page``.
 """
 
 from localdev.paystack.app import PaystackEmulator
