@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
-from localdev.paystack.state import Transaction
+from localdev.paystack.transactions import Transaction
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;background:#f4f6f8;margin:0;padding:2rem}

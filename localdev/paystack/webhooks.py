@@ -1,139 +1,35 @@
-"""Webhook delivery as Paystack does it, on a compressed schedule.
+"""Webhook delivery as Paystack does it, on a compressed schedule, with the controls tests need.
 
-Each event is serialised once (compact JSON) and exactly those bytes are POSTed with
-``Content-Type: application/json`` and ``x-paystack-signature`` = hex HMAC-SHA512 of the
-bytes keyed with the secret key. Deliveries run on a small thread pool, never inside
-the request that caused them. Only a 200 counts; anything else (another status, a
-connection error, a timeout) is retried after each of ``webhook_retry_delays`` in turn.
-Every attempt is recorded in the delivery log (``GET /_emulator/webhooks``).
+Deliveries run on a small thread pool, never inside the request that caused them. Only a 200 counts;
+anything else (another status, a connection error, a timeout) is retried after each of
+``webhook_retry_delays`` in turn. Every attempt is recorded in the delivery log (``GET /_emulator/webhooks``).
+
+For out-of-order and duplicate delivery: a delivery can be sent ``delay`` seconds late, or ``held`` (by the
+caller, or by a hold rule matching its event and reference) until released, one by one or all together in
+the order asked; copies can be sent ``concurrent``-ly, each on its own thread, all let go at the same
+moment.
 """
 
 from __future__ import annotations
 
-import hashlib
-import heapq
-import hmac
+import contextlib
 import itertools
-import json
-import logging
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from localdev.paystack.state import EmulatorConfig, paystack_time
+from localdev.paystack.common import PaystackError
+from localdev.paystack.config import EmulatorConfig
+from localdev.paystack.deliveries import Attempt, Delivery, post, serialise
+from localdev.paystack.scheduler import Scheduler
 
-log = logging.getLogger("localdev.paystack")
-
-SIGNATURE_HEADER = "x-paystack-signature"
-FORGED_KEY_SUFFIX = "-not-the-real-key"
-
-
-def serialise(payload: dict[str, Any]) -> bytes:
-    """Compact JSON, UTF-8: the exact bytes that are signed and sent."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def signature(body: bytes, secret_key: str) -> str:
-    return hmac.new(secret_key.encode("utf-8"), body, hashlib.sha512).hexdigest()
-
-
-class Scheduler:
-    """One background thread that runs callbacks when they are due (retries, delayed settlements)."""
-
-    def __init__(self) -> None:
-        self._queue: list[tuple[float, int, Callable[[], None]]] = []
-        self._condition = threading.Condition()
-        self._sequence = itertools.count()
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="paystack-emulator-scheduler", daemon=True)
-        self._thread.start()
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
-        with self._condition:
-            if self._closed:
-                return
-            heapq.heappush(self._queue, (time.monotonic() + max(0.0, delay), next(self._sequence), callback))
-            self._condition.notify()
-
-    def close(self) -> None:
-        with self._condition:
-            self._closed = True
-            self._queue.clear()
-            self._condition.notify()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                while not self._closed and (not self._queue or self._queue[0][0] > time.monotonic()):
-                    timeout = self._queue[0][0] - time.monotonic() if self._queue else None
-                    self._condition.wait(timeout)
-                if self._closed:
-                    return
-                _, _, callback = heapq.heappop(self._queue)
-            try:
-                callback()
-            except Exception:
-                log.exception("scheduled emulator task failed")
-
-
-@dataclass
-class Attempt:
-    number: int
-    at: datetime
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-
-    def shape(self) -> dict[str, Any]:
-        return {
-            "attempt": self.number,
-            "at": paystack_time(self.at),
-            "status_code": self.status_code,
-            "error": self.error,
-            "duration_ms": self.duration_ms,
-        }
-
-
-@dataclass
-class Delivery:
-    id: int
-    event: str
-    subject: str  # "transaction" (charge and refund events) or "transfer"
-    reference: str
-    url: str
-    body: bytes
-    signature_valid: bool
-    created_at: datetime
-    generation: int
-    replay_of: int | None = None
-    status: str = "pending"  # pending | delivered | failed
-    attempts: list[Attempt] = field(default_factory=list)
-
-    def shape(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "event": self.event,
-            "reference": self.reference,
-            "url": self.url,
-            "signature": "valid" if self.signature_valid else "bad",
-            "status": self.status,
-            "created_at": paystack_time(self.created_at),
-            "replay_of": self.replay_of,
-            "attempts": [attempt.shape() for attempt in self.attempts],
-            "body": self.body.decode("utf-8"),
-            "payload": json.loads(self.body),
-        }
+BARRIER_TIMEOUT_SECONDS = 5.0
 
 
 class WebhookDispatcher:
-    """Signs, sends and retries webhooks; keeps the delivery log."""
+    """Signs, sends and retries webhooks; keeps the delivery log and the hold rules."""
 
     def __init__(
         self,
@@ -152,17 +48,30 @@ class WebhookDispatcher:
         self._scheduler = scheduler
         self._lock = threading.Lock()
         self._deliveries: dict[int, Delivery] = {}
+        self._holds: list[dict[str, str | None]] = []
         self._ids = itertools.count(1)
         self._generation = 0
         self._closed = False
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="paystack-webhook")
 
-    def emit(self, event: str, data: dict[str, Any], *, subject: str, reference: str) -> Delivery:
+    def emit(
+        self, event: str, data: dict[str, Any], *, subject: str, reference: str, delay: float = 0.0, hold: bool = False
+    ) -> Delivery:
         """Queue a new event (called by the store, possibly under its lock: this never blocks on the network)."""
-        return self._queue(event, serialise({"event": event, "data": data}), subject, reference)
+        body = serialise({"event": event, "data": data})
+        return self._queue(event, body, subject, reference, delay=delay, hold=hold)
 
-    def resend(self, original: Delivery, *, times: int = 1, bad_signature: bool = False) -> list[Delivery]:
+    def resend(
+        self,
+        original: Delivery,
+        *,
+        times: int = 1,
+        bad_signature: bool = False,
+        delay: float = 0.0,
+        concurrent: bool = False,
+    ) -> list[Delivery]:
         """Send the same bytes again, as Paystack's retries and duplicate deliveries do."""
+        barrier = threading.Barrier(times, timeout=BARRIER_TIMEOUT_SECONDS) if concurrent else None
         return [
             self._queue(
                 original.event,
@@ -171,6 +80,8 @@ class WebhookDispatcher:
                 original.reference,
                 bad_signature=bad_signature,
                 replay_of=original.id,
+                delay=delay,
+                barrier=barrier,
             )
             for _ in range(times)
         ]
@@ -200,10 +111,52 @@ class WebhookDispatcher:
                 if (reference is None or delivery.reference == reference) and (event is None or delivery.event == event)
             ]
 
+    # --- holds ------------------------------------------------------------------------
+
+    def hold_matching(self, *, event: str | None, reference: str | None) -> None:
+        """Hold every new delivery of ``event`` for ``reference`` (either may be None: any)."""
+        with self._lock:
+            self._holds.append({"event": event, "reference": reference})
+
+    def hold_rules(self) -> list[dict[str, str | None]]:
+        with self._lock:
+            return [dict(rule) for rule in self._holds]
+
+    def stop_holding(self) -> None:
+        """No more holds for new deliveries; those held stay held until released."""
+        with self._lock:
+            self._holds.clear()
+
+    def release(self, delivery_id: int) -> Delivery:
+        with self._lock:
+            delivery = self._deliveries.get(delivery_id)
+            if delivery is None:
+                raise PaystackError(404, "Webhook delivery not found")
+            if delivery.status != "held":
+                raise PaystackError(409, f"Webhook delivery is {delivery.status}, not held")
+        self.release_all([delivery])
+        return delivery
+
+    def held(self, *, newest_first: bool = False) -> list[Delivery]:
+        with self._lock:
+            held = [delivery for delivery in self._deliveries.values() if delivery.status == "held"]
+        return sorted(held, key=lambda item: item.id, reverse=newest_first)
+
+    def release_all(self, deliveries: list[Delivery]) -> None:
+        """Send these held deliveries one after the other, in this order (first attempts; retries as usual)."""
+        with self._lock:
+            for delivery in deliveries:
+                delivery.status = "pending"
+            if not self._closed:
+                self._pool.submit(self._attempt_in_order, list(deliveries))
+
+    # --- life -------------------------------------------------------------------------
+
     def reset(self) -> None:
         with self._lock:
             self._generation += 1
             self._deliveries.clear()
+            self._holds.clear()
 
     def close(self) -> None:
         with self._lock:
@@ -220,6 +173,9 @@ class WebhookDispatcher:
         *,
         bad_signature: bool = False,
         replay_of: int | None = None,
+        delay: float = 0.0,
+        hold: bool = False,
+        barrier: threading.Barrier | None = None,
     ) -> Delivery:
         with self._lock:
             delivery = Delivery(
@@ -233,39 +189,35 @@ class WebhookDispatcher:
                 created_at=self._clock(),
                 generation=self._generation,
                 replay_of=replay_of,
+                delay_seconds=delay,
             )
             self._deliveries[delivery.id] = delivery
-            if not self._closed:
+            if hold or any(_matches(rule, delivery) for rule in self._holds):
+                delivery.status = "held"
+            elif self._closed:
+                pass
+            elif barrier is not None:
+                threading.Thread(target=self._attempt_together, args=(delivery, barrier), daemon=True).start()
+            elif delay > 0:
+                self._scheduler.call_later(delay, lambda: self._submit_retry(delivery, 1))
+            else:
                 self._pool.submit(self._attempt, delivery, 1)
             return delivery
+
+    def _attempt_together(self, delivery: Delivery, barrier: threading.Barrier) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):  # a copy that did not start in time: send anyway
+            barrier.wait()
+        self._attempt(delivery, 1)
+
+    def _attempt_in_order(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            self._attempt(delivery, 1)
 
     def _attempt(self, delivery: Delivery, number: int) -> None:
         if delivery.generation != self._generation:
             return
-        key = self._secret_key if delivery.signature_valid else self._secret_key + FORGED_KEY_SUFFIX
-        request = urllib.request.Request(
-            delivery.url,
-            data=delivery.body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                SIGNATURE_HEADER: signature(delivery.body, key),
-                "User-Agent": "Paystack-Emulator/1.0",
-            },
-        )
-        started = time.monotonic()
-        status_code: int | None = None
-        error: str | None = None
-        try:
-            with urllib.request.urlopen(request, timeout=self._config.webhook_timeout_seconds) as response:
-                status_code = response.status
-                response.read()
-        except urllib.error.HTTPError as exc:
-            status_code = exc.code
-            exc.close()
-        except (OSError, ValueError) as exc:  # refused, reset, timed out, bad URL
-            error = f"{type(exc).__name__}: {exc}"
-        attempt = Attempt(number, self._clock(), status_code, error, int((time.monotonic() - started) * 1000))
+        status_code, error, duration_ms = post(delivery, self._secret_key, self._config.webhook_timeout_seconds)
+        attempt = Attempt(number, self._clock(), status_code, error, duration_ms)
         delays = self._config.webhook_retry_delays
         with self._lock:
             if delivery.generation != self._generation:
@@ -284,3 +236,7 @@ class WebhookDispatcher:
             if self._closed or delivery.generation != self._generation:
                 return
             self._pool.submit(self._attempt, delivery, number)
+
+
+def _matches(rule: dict[str, str | None], delivery: Delivery) -> bool:
+    return (rule["event"] in (None, delivery.event)) and (rule["reference"] in (None, delivery.reference))

@@ -51,6 +51,7 @@ class WebhookReceiver:
         self._lock = threading.Lock()
         self._received: list[ReceivedWebhook] = []
         self._statuses: dict[bytes, list[int]] = {}
+        self._waiting = 0
         self.gate = threading.Event()
         self.gate.set()
         self.server = LocalServer(self)
@@ -62,14 +63,23 @@ class WebhookReceiver:
             self._statuses.setdefault(reference.encode(), []).extend(statuses)
 
     @property
+    def waiting(self) -> int:
+        """How many requests are in flight, held at the gate."""
+        with self._lock:
+            return self._waiting
+
+    @property
     def received(self) -> list[ReceivedWebhook]:
         with self._lock:
             return list(self._received)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
+        with self._lock:
+            self._waiting += 1
         self.gate.wait(timeout=10)
         with self._lock:
+            self._waiting -= 1
             body = request.get_data()
             self._received.append(
                 ReceivedWebhook(
