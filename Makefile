@@ -59,7 +59,7 @@ typecheck: venv
 	$(VENV)/bin/mypy layers/common/python/market localdev functions
 
 unit: venv
-	$(PY) -m pytest tests/unit tests/property -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit tests/localdev tests/property -q -n 2 $(PYTEST_ARGS)
 
 integration: venv
 	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
@@ -92,7 +92,7 @@ test-sam-local: venv sam-venv
 
 # In-process tests on two workers; then the tests that share one local stack, in one process.
 test: venv sam-venv lint typecheck
-	$(PY) -m pytest tests/unit tests/property tests/template -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit tests/localdev tests/property tests/template -q -n 2 $(PYTEST_ARGS)
 	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
 
 bench: venv
