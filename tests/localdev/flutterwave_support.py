@@ -3,6 +3,7 @@ receiver, and the official Node SDK (``localdev/flutterwave/sdk/run.js``) as a c
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -191,6 +192,14 @@ class Emulator:
         self.app.close()
 
 
+@dataclass(frozen=True)
+class SeenRequest:
+    method: str
+    path: str  # raw, as in the request line
+    query: str
+    body: bytes
+
+
 class _RequestLineHandler(WSGIRequestHandler):
     """Keeps the request line as the client sent it: Python's http.server reduces a leading ``//`` to ``/``
     before werkzeug (and the emulator) see the path."""
@@ -204,10 +213,10 @@ class _RequestLineHandler(WSGIRequestHandler):
 class ServedEmulator(Emulator):
     """The emulator on a real socket (127.0.0.1, free port), for clients that speak HTTP (the SDK).
 
-    ``requests`` records each request as its request line had it: (method, raw path, query)."""
+    ``requests`` records each request as the client sent it: its request line and its body."""
 
     def __init__(self, webhook_url: str, **settings: Any) -> None:
-        self.requests: list[tuple[str, str, str]] = []
+        self.requests: list[SeenRequest] = []
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", 0, self._recorded, threaded=True, request_handler=_RequestLineHandler
         )
@@ -220,7 +229,9 @@ class ServedEmulator(Emulator):
         parts = str(environ.get("test.request_line", "")).split(" ")
         method, target = (parts[0], parts[1]) if len(parts) >= 2 else (environ["REQUEST_METHOD"], environ["PATH_INFO"])
         path, _, query = target.partition("?")
-        self.requests.append((method, path, query))
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        self.requests.append(SeenRequest(method, path, query, body))
         return self.app(environ, start_response)
 
     def close(self) -> None:

@@ -50,7 +50,7 @@ def sdk(served: ServedEmulator) -> Iterator[Sdk]:
 
 def sent(served: ServedEmulator, method: str, path: str) -> list[str]:
     """The query strings of the requests the SDK sent with exactly this method and raw path."""
-    return [query for m, p, query in served.requests if (m, p) == (method, path)]
+    return [seen.query for seen in served.requests if (seen.method, seen.path) == (method, path)]
 
 
 # --- the runner itself -----------------------------------------------------------------
@@ -192,6 +192,13 @@ def test_bank_country(served: ServedEmulator, sdk: Sdk) -> None:
     assert {"id": body["data"][0]["id"], "code": "044", "name": "Access Bank"} in body["data"]
 
 
+def test_bank_country_sends_the_country_as_given(served: ServedEmulator, sdk: Sdk) -> None:
+    lower = sdk.call("Bank.country", {"country": "ng"})
+
+    assert lower == sdk.call("Bank.country", {"country": "NG"})
+    assert sent(served, "GET", "/v3/banks/ng") == [""]  # joi checks it as upper case but the SDK sends it raw
+
+
 def test_misc_verify_account(served: ServedEmulator, sdk: Sdk) -> None:
     body = sdk.call("Misc.verify_Account", {"account_number": "0690000032", "account_bank": "044"})
 
@@ -306,10 +313,29 @@ def test_the_sdk_refuses_a_refund_without_an_amount_though_the_api_refunds_every
     assert sent(served, "POST", f"/v3/transactions/{txn['id']}/refund") == []  # never reached the API
 
 
+def test_the_sdk_wants_the_refund_transaction_id_as_a_string(served: ServedEmulator, sdk: Sdk) -> None:
+    txn = served.paid(2500)
+
+    rejected = sdk.rejection("Transaction.refund", {"id": txn["id"], "amount": 1})
+
+    assert '"id" must be a string' in rejected["message"]
+    assert sdk.call("Transaction.verify", {"id": str(txn["id"])})["status"] == "success"  # verify takes either
+
+
+def test_the_sdk_lets_a_usd_transfer_go_without_a_bank_which_the_api_refuses(sdk: Sdk) -> None:
+    body = sdk.call("Transfer.initiate", {"amount": 10, "currency": "USD", "reference": a_transfer_reference()})
+
+    assert body == {"status": "error", "message": "account_bank is required", "data": None}
+
+
 def test_the_sdk_sends_the_transaction_id_in_the_refund_body_too(served: ServedEmulator, sdk: Sdk) -> None:
     txn = served.paid(2500)
 
     assert sdk.call("Transaction.refund", {"id": str(txn["id"]), "amount": 1})["status"] == "success"
+
+    path = f"/v3/transactions/{txn['id']}/refund"
+    bodies = [json.loads(seen.body) for seen in served.requests if seen.path == path]
+    assert bodies == [{"id": str(txn["id"]), "amount": 1}]
 
 
 def test_the_sdk_does_not_url_encode_the_tx_ref_of_verify_by_tx(served: ServedEmulator, sdk: Sdk) -> None:
