@@ -30,7 +30,7 @@ help:
 	@echo "make test       the whole suite: lint, types, template checks, unit and integration tests"
 	@echo "make sam-local  the same functions in Lambda containers (sam local start-api :3000, start-lambda :3002)"
 	@echo "make test-sam-local  the integration suite against the sam-local stack"
-	@echo "make lint | typecheck | unit | integration | validate | build | bench | clean"
+	@echo "make lint | typecheck | unit | integration | validate | build | bench | flutterwave-sdk | clean"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt functions/auth/requirements.txt
 	@test -x $(PY312) || { echo "Python 3.12 not found (looked for python3.12 and $(PY312))"; exit 1; }
