@@ -9,7 +9,7 @@ from werkzeug.wrappers import Request, Response
 
 from localdev.flutterwave import hosted_page
 from localdev.flutterwave.config import FlutterwaveError, int_value
-from localdev.flutterwave.envelope import control_values, falsy, json_response, ok, redirect, with_query
+from localdev.flutterwave.envelope import body, control_values, falsy, json_response, ok, redirect, with_query
 from localdev.flutterwave.payments import Payment, Transaction
 
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ def faults(emulator: FlutterwaveEmulator, request: Request) -> Response:
 def config(emulator: FlutterwaveEmulator, request: Request) -> Response:
     if request.method == "POST":
         with emulator.lock:
-            emulator.config.update(control_values(request))
+            emulator.config.update(body(request))  # typed JSON only: "150" is not a number of basis points
     return ok("Emulator settings", emulator.config.shape())
 
 
