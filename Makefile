@@ -19,16 +19,18 @@ PYTEST_ARGS ?=
 # `make sam-local`: the functions in Lambda containers for this machine's architecture.
 LOCAL_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 SAM_LOCAL_BUILD := .aws-sam/sam-local
+# The official Flutterwave Node SDK, which tests drive the Flutterwave emulator with (npm ci from the lock file).
+FLW_SDK := localdev/flutterwave/sdk
 
 .PHONY: help run test lint fmt typecheck unit integration validate build bench check-ledger clean venv sam-venv \
-	lambda-image sam-local-build sam-local test-sam-local
+	lambda-image sam-local-build sam-local test-sam-local flutterwave-sdk
 
 help:
-	@echo "make run        start the local stack (API :3000, Paystack emulator :3001, AWS emulator :5000)"
+	@echo "make run        start the local stack (API :3000, Paystack :3001, Flutterwave :3004, AWS emulator :5000)"
 	@echo "make test       the whole suite: lint, types, template checks, unit and integration tests"
 	@echo "make sam-local  the same functions in Lambda containers (sam local start-api :3000, start-lambda :3002)"
 	@echo "make test-sam-local  the integration suite against the sam-local stack"
-	@echo "make lint | typecheck | unit | integration | validate | build | bench | clean"
+	@echo "make lint | typecheck | unit | integration | validate | build | bench | flutterwave-sdk | clean"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt functions/auth/requirements.txt
 	@test -x $(PY312) || { echo "Python 3.12 not found (looked for python3.12 and $(PY312))"; exit 1; }
@@ -44,6 +46,14 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 venv: $(VENV)/.installed
 sam-venv: $(SAM_VENV)/.installed
 
+# Without npm (or node) there is nothing to install: the SDK-driven tests then skip, saying why.
+$(FLW_SDK)/node_modules/.installed: $(FLW_SDK)/package.json $(FLW_SDK)/package-lock.json
+	@if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then \
+		cd $(FLW_SDK) && npm ci --omit=peer --ignore-scripts --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else echo "node/npm not found: the Flutterwave SDK tests will skip"; fi
+
+flutterwave-sdk: $(FLW_SDK)/node_modules/.installed
+
 run: venv
 	$(PY) -m localdev
 
@@ -58,8 +68,8 @@ fmt: venv
 typecheck: venv
 	$(VENV)/bin/mypy layers/common/python/market localdev functions
 
-unit: venv
-	$(PY) -m pytest tests/unit tests/property tests/localdev -q -n 2 $(PYTEST_ARGS)
+unit: venv flutterwave-sdk
+	$(PY) -m pytest tests/unit tests/localdev tests/property -q -n 2 $(PYTEST_ARGS)
 
 integration: venv
 	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
@@ -91,8 +101,8 @@ test-sam-local: venv sam-venv
 		--run $(PY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # In-process tests on two workers; then the tests that share one local stack, in one process.
-test: venv sam-venv lint typecheck
-	$(PY) -m pytest tests/unit tests/property tests/template tests/localdev -q -n 2 $(PYTEST_ARGS)
+test: venv sam-venv lint typecheck flutterwave-sdk
+	$(PY) -m pytest tests/unit tests/localdev tests/property tests/template -q -n 2 $(PYTEST_ARGS)
 	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
 
 bench: venv

@@ -235,6 +235,7 @@ def test_environment(config: StackConfig) -> dict[str, str]:
         "LOCAL_STACK_MODE": SAM_LOCAL,
         "LOCAL_API_PORT": str(config.api_port),
         "LOCAL_GATEWAY_PORT": str(config.gateway_port),
+        "LOCAL_FLUTTERWAVE_PORT": str(config.flutterwave_port),
         "LOCAL_AWS_PORT": str(config.aws_port),
         "LOCAL_AWS_ENDPOINT": config.function_aws_endpoint,
         "LOCAL_HELPERS_URL": config.helpers_url,

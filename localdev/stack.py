@@ -3,7 +3,7 @@
 - the AWS emulator (moto server), with what ``template.yaml`` declares created in it;
 - the local API gateway, routing every ``HttpApi`` event of the template to its function;
 - SQS pollers and schedules for the template's event sources;
-- the Paystack emulator;
+- the Paystack emulator and the Flutterwave v3 emulator;
 - local-only helpers under ``/_local/`` (outbox, clock, schedules, functions, aws-requests).
 
 In ``sam-local`` mode (``python -m localdev --mode sam-local``, started by ``make sam-local``)
@@ -55,6 +55,9 @@ class StackConfig:
     region: str = "us-east-1"
     stack_name: str = "market-local"
     paystack_secret_key: str = "sk_test_local"  # noqa: S105 - the emulator's published test key
+    flutterwave_port: int = 3004
+    flutterwave_secret_key: str = "FLWSECK_TEST-local"  # noqa: S105 - the emulator's published test key
+    flutterwave_secret_hash: str = "local-hash"  # noqa: S105 - the emulator's webhook hash (verif-hash)
     jwt_signing_key: str = "local-dev-signing-key-not-for-production-0123456789"
     visibility_timeout_override: int | None = None
     schedule_period_override: float | None = None
@@ -82,14 +85,16 @@ class StackConfig:
         api_port = int(env.get("LOCAL_API_PORT", "3000"))
         gateway_port = int(env.get("LOCAL_GATEWAY_PORT", "3001"))
         aws_port = int(env.get("LOCAL_AWS_PORT", "5000"))
+        flutterwave_port = int(env.get("LOCAL_FLUTTERWAVE_PORT", "3004"))
         function_host = env.get("LOCAL_FUNCTION_HOST", HOST) if mode == SAM_LOCAL else HOST
-        # {api} is for people and tests (emailed links); {gateway} is where the functions call Paystack.
-        overrides = {
-            key: value.replace("{api}", f"http://{HOST}:{api_port}").replace(
-                "{gateway}", f"http://{function_host}:{gateway_port}"
-            )
-            for key, value in overrides.items()
+        # {api} is for people and tests (emailed links); {gateway} is where the functions call Paystack,
+        # {flutterwave} where they call Flutterwave (the emulator's root: "{flutterwave}/v3" is Flutterwave's base URL).
+        placeholders = {
+            "{api}": f"http://{HOST}:{api_port}",
+            "{gateway}": f"http://{function_host}:{gateway_port}",
+            "{flutterwave}": f"http://{function_host}:{flutterwave_port}",
         }
+        overrides = {key: fill_placeholders(value, placeholders) for key, value in overrides.items()}
         if mode == SAM_LOCAL:
             # Declared in template.yaml only for this: empty on AWS, where the variable is then absent.
             overrides["LocalAwsEndpointUrl"] = f"http://{function_host}:{aws_port}"
@@ -100,6 +105,9 @@ class StackConfig:
             aws_port=aws_port,
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
             paystack_secret_key=env.get("PAYSTACK_SECRET_KEY", "sk_test_local"),
+            flutterwave_port=flutterwave_port,
+            flutterwave_secret_key=env.get("FLUTTERWAVE_SECRET_KEY", "FLWSECK_TEST-local"),
+            flutterwave_secret_hash=env.get("FLUTTERWAVE_SECRET_HASH", "local-hash"),
             visibility_timeout_override=int(env["LOCAL_SQS_VISIBILITY_TIMEOUT"])
             if env.get("LOCAL_SQS_VISIBILITY_TIMEOUT")
             else None,
@@ -128,6 +136,10 @@ class StackConfig:
         return f"http://{HOST}:{self.gateway_port}"
 
     @property
+    def flutterwave_url(self) -> str:
+        return f"http://{HOST}:{self.flutterwave_port}"
+
+    @property
     def helpers_url(self) -> str:
         return f"http://{HOST}:{self.helpers_port}" if self.mode == SAM_LOCAL else self.api_url
 
@@ -139,6 +151,12 @@ class StackConfig:
     def function_aws_endpoint(self) -> str:
         """The AWS emulator as the functions see it (in sam-local mode the host reaches it there too)."""
         return f"http://{self.function_host}:{self.aws_port}"
+
+
+def fill_placeholders(value: str, placeholders: dict[str, str]) -> str:
+    for placeholder, url in placeholders.items():
+        value = value.replace(placeholder, url)
+    return value
 
 
 class LocalStack:
@@ -153,6 +171,7 @@ class LocalStack:
         self.threads: list[threading.Thread] = []
         self.moto: Any = None
         self.emulator: Any = None
+        self.flutterwave: Any = None
         self.local: LocalTemplate | None = None
         self.aws_requests = AwsRequestLog()
 
@@ -226,16 +245,7 @@ class LocalStack:
             ]
             self._serve(LocalGateway(RouteTable(routes), helpers), config.api_port, "api")
 
-        from localdev.paystack import PaystackEmulator
-
-        self.emulator = PaystackEmulator(
-            secret_key=config.paystack_secret_key,
-            webhook_url=f"{config.api_url}/webhooks/paystack",
-            public_url=config.gateway_url,
-        )
-        self._serve(self.emulator, config.gateway_port, "paystack")
-        if config.function_host != HOST:
-            self._serve(self.emulator, config.gateway_port, "paystack-bridge", host=config.function_host)
+        self._start_gateway_emulators()
 
         sqs = session.client("sqs", endpoint_url=config.aws_endpoint)
         for spec in functions:
@@ -263,6 +273,32 @@ class LocalStack:
                 )
                 schedule.start()
                 self.schedules[spec.logical_id] = schedule
+
+    def _start_gateway_emulators(self) -> None:
+        """Paystack's and Flutterwave's emulators, sending their webhooks to the local API; in sam-local
+        mode they also listen where the Lambda containers reach the host (the Docker bridge)."""
+        from localdev.flutterwave import FlutterwaveEmulator
+        from localdev.paystack import PaystackEmulator
+
+        config = self.config
+        self.emulator = PaystackEmulator(
+            secret_key=config.paystack_secret_key,
+            webhook_url=f"{config.api_url}/webhooks/paystack",
+            public_url=config.gateway_url,
+        )
+        self.flutterwave = FlutterwaveEmulator(
+            secret_key=config.flutterwave_secret_key,
+            secret_hash=config.flutterwave_secret_hash,
+            webhook_url=f"{config.api_url}/webhooks/flutterwave",
+            public_url=config.flutterwave_url,
+        )
+        for name, app, port in (
+            ("paystack", self.emulator, config.gateway_port),
+            ("flutterwave", self.flutterwave, config.flutterwave_port),
+        ):
+            self._serve(app, port, name)
+            if config.function_host != HOST:
+                self._serve(app, port, f"{name}-bridge", host=config.function_host)
 
     def _seed_parameters_and_identities(self, session: Any) -> None:
         """What an operator sets up once per account: the secrets in SSM and the SES sender."""
@@ -384,8 +420,9 @@ class LocalStack:
         for closer in closers:
             closer.join()
         log.info("functions stopped after %.1fs", time.monotonic() - started)
-        if self.emulator is not None:
-            self.emulator.close()
+        for emulator in (self.emulator, self.flutterwave):
+            if emulator is not None:
+                emulator.close()
         for poller in self.pollers:
             poller.join(timeout=3)
         log.info("pollers stopped after %.1fs", time.monotonic() - started)
@@ -401,6 +438,8 @@ def ready_banner(config: StackConfig) -> str:
             f"  Lambda Invoke API           {config.lambda_url}   (sam local start-lambda, used by the pumps)\n"
             f"  Paystack emulator           {config.gateway_url}   (functions: http://{config.function_host}:"
             f"{config.gateway_port})\n"
+            f"  Flutterwave emulator        {config.flutterwave_url}   (functions: http://{config.function_host}:"
+            f"{config.flutterwave_port})\n"
             f"  AWS emulator (moto)         {config.function_aws_endpoint}   (also {config.aws_endpoint})\n"
             f"  Local helpers               {config.helpers_url}/_local/   (outbox, schedules, functions)\n"
             f"  SAM --env-vars file         {config.env_vars_path}\n"
@@ -409,6 +448,7 @@ def ready_banner(config: StackConfig) -> str:
         "\nLocal stack ready\n"
         f"  API (template.yaml routes)  {config.api_url}   (GET {config.api_url}/health)\n"
         f"  Paystack emulator           {config.gateway_url}\n"
+        f"  Flutterwave emulator        {config.flutterwave_url}\n"
         f"  AWS emulator (moto)         {config.aws_endpoint}\n"
         f"  Outbox                      {config.api_url}/_local/outbox?to=<email>\n"
     )

@@ -75,6 +75,7 @@ def stack() -> Iterator[Stack]:
     api_port = int(os.environ.get("LOCAL_API_PORT", "3000"))
     gateway_port = int(os.environ.get("LOCAL_GATEWAY_PORT", "3001"))
     aws_port = int(os.environ.get("LOCAL_AWS_PORT", "5000"))
+    flutterwave_port = int(os.environ.get("LOCAL_FLUTTERWAVE_PORT", "3004"))
     if os.environ.get("LOCAL_STACK_EXTERNAL") == "1":
         running = Stack(
             api=f"http://127.0.0.1:{api_port}",
@@ -82,6 +83,7 @@ def stack() -> Iterator[Stack]:
             aws_endpoint=os.environ.get("LOCAL_AWS_ENDPOINT", f"http://127.0.0.1:{aws_port}"),
             log_path=os.devnull,  # type: ignore[arg-type]
             helpers=os.environ.get("LOCAL_HELPERS_URL", ""),
+            flutterwave=f"http://127.0.0.1:{flutterwave_port}",
         )
         running.wait_ready(120)
         expected = os.environ.get("LOCAL_STACK_MODE")
@@ -90,7 +92,11 @@ def stack() -> Iterator[Stack]:
         yield running
         return
     started = Stack.start(
-        api_port=api_port, gateway_port=gateway_port, aws_port=aws_port, log_name=f"integration-{api_port}"
+        api_port=api_port,
+        gateway_port=gateway_port,
+        aws_port=aws_port,
+        flutterwave_port=flutterwave_port,
+        log_name=f"integration-{api_port}",
     )
     # Re-type as the richer Stack view (same process and URLs).
     yield started  # type: ignore[misc]

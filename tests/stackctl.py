@@ -30,6 +30,7 @@ class StackProcess:
     http: requests.Session = field(default_factory=requests.Session)
     # The /_local helpers: on the API port (embedded), or their own port in sam-local mode.
     helpers: str = ""
+    flutterwave: str = ""  # the Flutterwave emulator
 
     def __post_init__(self) -> None:
         self.helpers = self.helpers or self.api
@@ -41,12 +42,15 @@ class StackProcess:
         api_port: int,
         gateway_port: int,
         aws_port: int,
+        flutterwave_port: int | None = None,
         template: Path | None = None,
         extra_env: dict[str, str] | None = None,
         log_name: str = "stack",
         timeout: float = 60.0,
     ) -> StackProcess:
-        for port in (api_port, gateway_port, aws_port):
+        """A stack on these ports; the Flutterwave emulator's defaults to ``gateway_port + 3`` (3001 -> 3004)."""
+        flutterwave_port = flutterwave_port or gateway_port + 3
+        for port in (api_port, gateway_port, aws_port, flutterwave_port):
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     raise RuntimeError(f"port {port} is already in use: stop the other local stack or pick other ports")
@@ -57,6 +61,7 @@ class StackProcess:
             "LOCAL_API_PORT": str(api_port),
             "LOCAL_GATEWAY_PORT": str(gateway_port),
             "LOCAL_AWS_PORT": str(aws_port),
+            "LOCAL_FLUTTERWAVE_PORT": str(flutterwave_port),
             "LOCAL_SQS_VISIBILITY_TIMEOUT": "2",
             "LOCAL_MAX_CONCURRENCY": os.environ.get("LOCAL_MAX_CONCURRENCY", "4"),
             **(extra_env or {}),
@@ -72,6 +77,7 @@ class StackProcess:
             aws_endpoint=f"http://127.0.0.1:{aws_port}",
             log_path=log_path,
             process=process,
+            flutterwave=f"http://127.0.0.1:{flutterwave_port}",
         )
         try:
             stack.wait_ready(timeout)
