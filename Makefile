@@ -20,11 +20,12 @@ PYTEST_ARGS ?=
 LOCAL_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 SAM_LOCAL_BUILD := .aws-sam/sam-local
 
-.PHONY: help run test lint fmt typecheck unit integration validate build bench check-ledger clean venv sam-venv \
+.PHONY: help run demo test lint fmt typecheck unit integration validate build bench check-ledger clean venv sam-venv \
 	lambda-image sam-local-build sam-local test-sam-local
 
 help:
 	@echo "make run        start the local stack (API :3000, Paystack emulator :3001, AWS emulator :5000)"
+	@echo "make demo       with \`make run\` going in another terminal: the whole story over HTTP, step by step"
 	@echo "make test       the whole suite: lint, types, template checks, unit and integration tests"
 	@echo "make sam-local  the same functions in Lambda containers (sam local start-api :3000, start-lambda :3002)"
 	@echo "make test-sam-local  the integration suite against the sam-local stack"
@@ -46,6 +47,10 @@ sam-venv: $(SAM_VENV)/.installed
 
 run: venv
 	$(PY) -m localdev
+
+# Plays the story against a running `make run` (other ports: LOCAL_API_PORT=..., or DEMO_ARGS="--api URL --gateway URL").
+demo: venv
+	$(PY) -m localdev.demo $(DEMO_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
