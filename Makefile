@@ -67,7 +67,7 @@ unit: venv
 	$(PY) -m pytest tests/unit tests/property -q -n 2 $(PYTEST_ARGS)
 
 integration: venv
-	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
+	$(PY) -m pytest tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS)
 
 validate: sam-venv
 	$(SAM_ENV) $(SAM) validate --lint
@@ -95,10 +95,11 @@ test-sam-local: venv sam-venv
 	LOCAL_SQS_VISIBILITY_TIMEOUT=$${LOCAL_SQS_VISIBILITY_TIMEOUT:-2} $(PY) -m localdev.sam_local \
 		--run $(PY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
-# In-process tests on two workers; then the tests that share one local stack, in one process.
+# In-process tests on two workers; then the tests that share one local stack, in one process
+# (tests/e2e drives Debian's /usr/bin/chromium through Playwright; it skips where none is installed).
 test: venv sam-venv lint typecheck
 	$(PY) -m pytest tests/unit tests/property tests/template -q -n 2 $(PYTEST_ARGS)
-	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
+	$(PY) -m pytest tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) -m bench
