@@ -80,4 +80,4 @@ def test_paying_on_the_checkout_page_in_a_real_browser_settles_the_order(stack: 
     deliveries = requests.get(
         f"{stack.gateway}/_emulator/webhooks", params={"reference": reference}, timeout=TIMEOUT
     ).json()["items"]
-    assert [(d["event"], d["status"]) for d in deliveries] == [("charge.success", "delivered")]
+    assert ("charge.success", "delivered") in [(d["event"], d["status"]) for d in deliveries]
