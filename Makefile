@@ -22,11 +22,12 @@ SAM_LOCAL_BUILD := .aws-sam/sam-local
 # The official Flutterwave Node SDK, which tests drive the Flutterwave emulator with (npm ci from the lock file).
 FLW_SDK := localdev/flutterwave/sdk
 
-.PHONY: help run test lint fmt typecheck unit integration validate build bench check-ledger clean venv sam-venv \
+.PHONY: help run demo test lint fmt typecheck unit integration validate build bench check-ledger clean venv sam-venv \
 	lambda-image sam-local-build sam-local test-sam-local flutterwave-sdk
 
 help:
 	@echo "make run        start the local stack (API :3000, Paystack :3001, Flutterwave :3004, AWS emulator :5000)"
+	@echo "make demo       with \`make run\` going in another terminal: the whole story over HTTP, step by step"
 	@echo "make test       the whole suite: lint, types, template checks, unit and integration tests"
 	@echo "make sam-local  the same functions in Lambda containers (sam local start-api :3000, start-lambda :3002)"
 	@echo "make test-sam-local  the integration suite against the sam-local stack"
@@ -57,6 +58,10 @@ flutterwave-sdk: $(FLW_SDK)/node_modules/.installed
 run: venv
 	$(PY) -m localdev
 
+# Plays the story against a running `make run` (other ports: LOCAL_API_PORT=..., or DEMO_ARGS="--api URL --gateway URL").
+demo: venv
+	$(PY) -m localdev.demo $(DEMO_ARGS)
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -72,7 +77,7 @@ unit: venv flutterwave-sdk
 	$(PY) -m pytest tests/unit tests/localdev tests/property -q -n 2 $(PYTEST_ARGS)
 
 integration: venv
-	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
+	$(PY) -m pytest tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS)
 
 validate: sam-venv
 	$(SAM_ENV) $(SAM) validate --lint
@@ -100,10 +105,11 @@ test-sam-local: venv sam-venv
 	LOCAL_SQS_VISIBILITY_TIMEOUT=$${LOCAL_SQS_VISIBILITY_TIMEOUT:-2} $(PY) -m localdev.sam_local \
 		--run $(PY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
-# In-process tests on two workers; then the tests that share one local stack, in one process.
+# In-process tests on two workers; then the tests that share one local stack, in one process
+# (tests/e2e drives Debian's /usr/bin/chromium through Playwright; it skips where none is installed).
 test: venv sam-venv lint typecheck flutterwave-sdk
 	$(PY) -m pytest tests/unit tests/localdev tests/property tests/template -q -n 2 $(PYTEST_ARGS)
-	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
+	$(PY) -m pytest tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) -m bench
