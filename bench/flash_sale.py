@@ -39,9 +39,9 @@ from bench.support import (
     machine_line,
     median,
     percentile,
-    reset_layer_caches,
     summary,
 )
+from localdev.caches import reset_caches
 
 if TYPE_CHECKING:
     from market.domain.wallet import WalletChange
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         calls = ApiCalls()
         with in_process_aws() as local, calls.installed(), connection_shared(shared_connection):
             os.environ["TABLE_NAME"] = local.physical_name("Table")
-            reset_layer_caches()
+            reset_caches()
             results.append(run_scenario(name, batches, threads, calls, args.max_seconds))
     creation_ms = client_creation_ms()
     report(results)

@@ -29,9 +29,9 @@ from bench.support import (
     in_process_aws,
     machine_line,
     median,
-    reset_layer_caches,
     summary,
 )
+from localdev.caches import reset_caches
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a benchmark user's password
 SIGNING_KEY = "bench-signing-key-0123456789abcdef0123456789"
@@ -54,14 +54,14 @@ class Route:
 
 
 def call(route: Route) -> dict[str, Any]:
-    from tests.unit.events import lambda_context
+    from tests.fixtures.events import lambda_context
 
     response: dict[str, Any] = route.module.lambda_handler(route.event(), lambda_context(route.label))
     return response
 
 
 def measure(route: Route, calls: ApiCalls, warm: int) -> None:
-    reset_layer_caches()
+    reset_caches()
     before = calls.snapshot()
     response = call(route)
     route.cold_calls, route.cold_clients = calls.since(before)
@@ -97,7 +97,7 @@ def seed_parameters(local: Any) -> None:
 
 
 def build_routes() -> list[Route]:
-    from tests.unit.events import http_event, json_body, lambda_context, load_function
+    from tests.fixtures.events import http_event, json_body, lambda_context, load_function
 
     auth = load_function("functions/auth/app.py")
     upload = load_function("functions/upload/app.py")
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.update(function_environment(local))
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the template says INFO; the figures are the output here
         seed_parameters(local)
-        reset_layer_caches()
+        reset_caches()
         routes = build_routes()
         with calls.installed():
             for route in routes:

@@ -149,26 +149,6 @@ def describe_calls(calls: Counter[tuple[str, str]]) -> str:
     return " ".join(parts)
 
 
-def reset_layer_caches() -> None:
-    """Forget what a warm container keeps: settings, clients, the signing key, SSM values, table connections."""
-    from aws_lambda_powertools.utilities import parameters
-
-    from market import aws
-    from market.auth import tokens
-    from market.models.base import TableModel
-    from market.settings import get_settings
-
-    get_settings.cache_clear()
-    aws.reset_clients()
-    tokens.signing_key.cache_clear()
-    parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
-    pending: list[type[Any]] = [TableModel]
-    while pending:
-        model = pending.pop()
-        model._connection = None
-        pending.extend(model.__subclasses__())
-
-
 @contextmanager
 def in_process_aws(stack_name: str = "bench") -> Iterator[Any]:
     """moto in this process with the template's table, bucket and queues; yields the LocalTemplate."""
@@ -176,6 +156,7 @@ def in_process_aws(stack_name: str = "bench") -> Iterator[Any]:
     import boto3
     from moto import mock_aws
 
+    from localdev.caches import reset_caches
     from localdev.moto_patches import serialize_dynamodb
     from localdev.template import LocalTemplate, load_template
 
@@ -184,11 +165,11 @@ def in_process_aws(stack_name: str = "bench") -> Iterator[Any]:
         local.create_resources(boto3.Session())
         # As the local stack does: moto's TransactWriteItems is only atomic under this lock.
         serialize_dynamodb()
-        reset_layer_caches()
+        reset_caches()
         try:
             yield local
         finally:
-            reset_layer_caches()
+            reset_caches()
 
 
 def timed(function: Callable[[], Any]) -> tuple[float, Any]:

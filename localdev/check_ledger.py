@@ -35,11 +35,12 @@ def main() -> int:
     from botocore.exceptions import EndpointConnectionError
     from pynamodb.exceptions import PynamoDBException
 
+    from localdev.caches import reset_caches
     from market.repositories.wallets import all_wallet_owners
     from market.services.wallet import audit
     from market.settings import get_settings
 
-    get_settings.cache_clear()
+    reset_caches()
     settings = get_settings()
     out = sys.stdout
     try:

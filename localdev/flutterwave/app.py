@@ -20,7 +20,7 @@ from localdev.flutterwave.payments import Payments
 from localdev.flutterwave.refunds import Refunds
 from localdev.flutterwave.transfers import Transfers
 from localdev.flutterwave.webhooks import WebhookDispatcher
-from localdev.paystack.webhooks import Scheduler
+from localdev.paystack.scheduler import Scheduler
 
 INVALID_KEY = "Invalid authorization key"
 _REPEATED_SLASHES = re.compile(r"/{2,}")

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from localdev.flutterwave.config import EmulatorConfig, flw_time
-from localdev.paystack.webhooks import Scheduler
+from localdev.paystack.scheduler import Scheduler
 
 HASH_HEADER = "verif-hash"
 WRONG_HASH_SUFFIX = "-not-the-real-hash"

@@ -7,7 +7,7 @@ import uuid
 
 import requests
 
-from tests.conftest import Stack
+from tests.fixtures.stack import Stack
 from tests.helpers import wait_until
 
 KEY = {"Authorization": f"Bearer {os.environ.get('FLUTTERWAVE_SECRET_KEY', 'FLWSECK_TEST-local')}"}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import Stack
+from tests.fixtures.stack import Stack
 from tests.integration.factories import a_paid_order, a_published_product, a_user, bearer
 from tests.integration.money import assert_ledger_matches_balance, expected_net
 

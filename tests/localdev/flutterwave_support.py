@@ -23,8 +23,8 @@ from werkzeug.test import Client, TestResponse
 from werkzeug.wrappers import Request, Response
 
 from localdev.flutterwave import EmulatorConfig, FlutterwaveEmulator
+from tests.fixtures.paystack import LocalServer
 from tests.helpers import wait_until
-from tests.unit.paystack_support import LocalServer
 
 SECRET_KEY = "FLWSECK_TEST-unit-0123456789"
 PUBLIC_KEY = "FLWPUBK_TEST-unit-0123456789"

@@ -14,8 +14,8 @@ import pytest
 from werkzeug.test import Client, TestResponse
 
 from localdev.paystack import EmulatorConfig, PaystackEmulator
+from tests.fixtures.paystack import SECRET_KEY, WebhookReceiver
 from tests.helpers import wait_until
-from tests.unit.paystack_support import SECRET_KEY, WebhookReceiver
 
 PUBLIC_URL = "http://127.0.0.1:3001"
 AUTH = {"Authorization": f"Bearer {SECRET_KEY}"}

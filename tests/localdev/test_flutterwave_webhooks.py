@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.paystack import unused_port
 from tests.helpers import wait_until
 from tests.localdev.flutterwave_support import (
     SECRET_HASH,
@@ -16,7 +17,6 @@ from tests.localdev.flutterwave_support import (
     a_tx_ref,
     error,
 )
-from tests.unit.paystack_support import unused_port
 
 CHARGE_FIELDS = {
     "id",

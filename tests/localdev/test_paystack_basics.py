@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.paystack import SECRET_KEY
 from tests.localdev.paystack_fixtures import (
     Emulator,
     error,
     paystack_fixture,  # noqa: F401 (fixtures)
     receiver_fixture,  # noqa: F401 (fixtures)
 )
-from tests.unit.paystack_support import SECRET_KEY
 
 
 def test_health_answers_ok(paystack: Emulator) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from tests.fixtures.paystack import WebhookReceiver
 from tests.helpers import wait_until
 from tests.localdev.paystack_fixtures import (  # noqa: F401 (fixtures)
     Emulator,
@@ -12,7 +13,6 @@ from tests.localdev.paystack_fixtures import (  # noqa: F401 (fixtures)
     received_for,
     receiver_fixture,
 )
-from tests.unit.paystack_support import WebhookReceiver
 
 
 def test_a_refund_is_queued_pending_with_paystacks_fields(paystack: Emulator) -> None:

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from tests.fixtures.paystack import WebhookReceiver
 from tests.helpers import wait_until
 from tests.localdev.paystack_fixtures import (  # noqa: F401 (fixtures)
     PAYSTACK_TIME,
@@ -17,7 +18,6 @@ from tests.localdev.paystack_fixtures import (  # noqa: F401 (fixtures)
     received_for,
     receiver_fixture,
 )
-from tests.unit.paystack_support import WebhookReceiver
 
 
 def test_a_recipient_is_created_with_paystacks_fields_and_reused_for_the_same_account(paystack: Emulator) -> None:

@@ -7,6 +7,7 @@ import hmac
 import json
 
 from market.gateways.paystack_webhook import verify_webhook_signature
+from tests.fixtures.paystack import SECRET_KEY, WebhookReceiver, unused_port
 from tests.helpers import wait_until
 from tests.localdev.paystack_fixtures import (  # noqa: F401 (fixtures)
     Emulator,
@@ -15,7 +16,6 @@ from tests.localdev.paystack_fixtures import (  # noqa: F401 (fixtures)
     received_for,
     receiver_fixture,
 )
-from tests.unit.paystack_support import SECRET_KEY, WebhookReceiver, unused_port
 
 
 def test_pay_sends_a_charge_success_webhook_signed_over_the_exact_bytes(

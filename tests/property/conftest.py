@@ -1,4 +1,4 @@
-"""Property tests: hypothesis profiles, and the in-process moto fixtures of the unit tests.
+"""Property tests: hypothesis profiles (the in-process moto fixture comes from tests/fixtures/aws.py).
 
 ``dev`` (default) explores; ``ci`` (chosen when ``CI`` is set, or with ``HYPOTHESIS_PROFILE=ci``)
 is derandomised so a CI run is repeatable, with no example database and no deadline (moto's
@@ -10,9 +10,6 @@ from __future__ import annotations
 import os
 
 from hypothesis import HealthCheck, settings
-
-# The in-process moto fixtures live with the unit tests; the property tests use them as they are.
-from tests.unit.conftest import _reset_clock, aws_resources  # noqa: F401 - pytest fixtures
 
 # Each example works on its own creator's wallet, so one moto per test serves every example.
 _shared = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}

@@ -18,7 +18,7 @@ from market.repositories import wallets as wallets_repo
 from market.services import payments
 from market.services.payments import Outcome
 from market.settings import get_settings
-from tests.unit.payments_support import (
+from tests.fixtures.payments import (
     a_pending_order,
     counters,
     delivery_messages,

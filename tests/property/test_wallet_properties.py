@@ -28,8 +28,8 @@ from market.repositories import wallets as wallets_repo
 from market.services import payouts, refunds, wallet
 from market.services.payouts import PayoutRequest
 from market.settings import get_settings
-from tests.unit.conftest import AwsResources
-from tests.unit.wallet_support import FakeGateway, a_sale, install_fake_gateway
+from tests.fixtures.aws import AwsResources
+from tests.fixtures.wallet import FakeGateway, a_sale, install_fake_gateway
 
 DAY = 86400
 

@@ -21,21 +21,14 @@ from market.observability import logger
 from market.settings import get_settings
 
 # The in-process moto fixtures live with the unit tests; these tests use them as they are.
-from tests.unit.conftest import _reset_clock, aws_resources  # noqa: F401 - pytest fixtures
-from tests.unit.events import http_event, json_body, lambda_context, load_function
+from tests.fixtures.aws import _reset_clock, aws_resources  # noqa: F401 - pytest fixtures
+from tests.fixtures.events import http_event, json_body, lambda_context, load_function
 
 PASSWORD = "S3cret-Password-Never-Logged!"
 OTHER_PASSWORD = "Wrong-Password-Never-Logged?"
 
 
-@pytest.fixture(autouse=True)
-def fast_argon2(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ARGON2_TIME_COST", "1")
-    monkeypatch.setenv("ARGON2_MEMORY_COST_KIB", "1024")
-    monkeypatch.setenv("ARGON2_PARALLELISM", "1")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("fast_argon2")
 
 
 class CurrentStdout:

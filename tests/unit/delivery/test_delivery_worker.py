@@ -1,0 +1,170 @@
+"""The delivery consumer (functions/delivery/worker.py) against moto: one email per paid order, with a
+working one-time link; nothing for orders that give no access; failures retried through SQS."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+from market import clock
+from market.domain.user import Caller
+from market.emails import format_time
+from market.repositories import grants as grants_repo
+from market.repositories import orders as orders_repo
+from market.services import delivery, library
+from market.settings import get_settings
+from tests.fixtures.delivery import a_product, an_order, run_worker, sent_emails, set_order_status
+from tests.fixtures.events import http_event, lambda_context, load_function
+
+PUBLIC_API = "https://api.market.test"
+LINK = re.compile(r"https://api\.market\.test/downloads/[A-Za-z0-9_-]+")
+
+
+@pytest.fixture
+def bucket(aws_resources: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("PUBLIC_API_URL", PUBLIC_API)
+    get_settings.cache_clear()
+    yield str(aws_resources.bucket_name)
+    get_settings.cache_clear()
+
+
+def message(order_id: str) -> str:
+    return json.dumps({"order_id": order_id})
+
+
+def download_status(link: str) -> int:
+    app = load_function("functions/delivery/app.py")
+    response = app.lambda_handler(http_event("GET", urlsplit(link).path), lambda_context())
+    return int(response["statusCode"])
+
+
+def test_a_paid_order_gets_one_email_with_a_working_one_time_link(bucket: str) -> None:
+    product = a_product(bucket, title="The Lagos Cookbook", price=250000, currency="NGN")
+    order = an_order(product, buyer_email="ada@example.com")
+
+    response = run_worker(message(order.id))
+
+    assert response["batchItemFailures"] == []
+    [mail] = sent_emails("ada@example.com")
+    assert mail["from"] == get_settings().email_sender
+    assert mail["content_type"] == "multipart/alternative"
+    assert "The Lagos Cookbook" in mail["subject"]
+    for part in (mail["text"], mail["html"]):
+        assert "The Lagos Cookbook" in part
+        assert "NGN 2,500.00" in part
+        assert f"{PUBLIC_API}/library" in part
+    [link] = LINK.findall(mail["text"])
+    assert LINK.findall(mail["html"]) == [link]
+    grant = grants_repo.get_grant(grants_repo.hash_token(urlsplit(link).path.rsplit("/", 1)[1]))
+    assert grant is not None
+    assert grant.order_id == order.id
+    expires = format_time(datetime.fromtimestamp(grant.expires_at, tz=UTC))
+    assert expires in mail["text"]
+    assert expires in mail["html"]
+    assert download_status(link) == 302
+    assert download_status(link) == 410
+    stored = orders_repo.get_order(order.id)
+    assert stored is not None
+    assert stored.delivery_email_sent_at is not None
+
+
+def test_a_redelivered_message_sends_no_second_email(bucket: str) -> None:
+    order = an_order(a_product(bucket), buyer_email="twice@example.com")
+
+    assert run_worker(message(order.id), message(order.id))["batchItemFailures"] == []  # twice in one batch
+    assert run_worker(message(order.id))["batchItemFailures"] == []  # and again later
+
+    assert len(sent_emails("twice@example.com")) == 1
+
+
+def test_a_copy_arriving_during_another_consumers_send_is_retried_not_sent(bucket: str) -> None:
+    order = an_order(a_product(bucket), buyer_email="copy@example.com")
+    # Another consumer took the lease and is sending (a webhook delivered twice, or a slow send).
+    assert grants_repo.claim_delivery(
+        order.id, "other-consumer", clock.epoch_seconds(), delivery.DELIVERY_LEASE_SECONDS
+    )
+
+    busy = run_worker(message(order.id))
+
+    assert len(busy["batchItemFailures"]) == 1  # SQS delivers it again later
+    assert sent_emails("copy@example.com") == []
+    clock.set_offset(delivery.DELIVERY_LEASE_SECONDS)  # the holder died without sending: its lease runs out
+    assert run_worker(message(order.id))["batchItemFailures"] == []
+    assert run_worker(message(order.id))["batchItemFailures"] == []
+    assert len(sent_emails("copy@example.com")) == 1
+
+
+@pytest.mark.parametrize("status", ["pending", "failed", "expired", "refunded"])
+def test_an_order_that_gives_no_access_gets_nothing_and_is_not_retried(bucket: str, status: str) -> None:
+    order = an_order(a_product(bucket), buyer_email="nothing@example.com", status=status)
+
+    response = run_worker(message(order.id))
+
+    assert response["batchItemFailures"] == []
+    assert sent_emails("nothing@example.com") == []
+
+
+def test_a_partially_refunded_order_not_yet_emailed_is_delivered(bucket: str) -> None:
+    order = an_order(a_product(bucket), buyer_email="partial@example.com", status="partially_refunded")
+
+    assert run_worker(message(order.id))["batchItemFailures"] == []
+
+    assert len(sent_emails("partial@example.com")) == 1
+
+
+def test_an_order_refunded_before_its_message_arrives_gets_nothing(bucket: str) -> None:
+    order = an_order(a_product(bucket), buyer_email="late@example.com")
+    set_order_status(order.id, "refunded")
+
+    assert run_worker(message(order.id))["batchItemFailures"] == []
+
+    assert sent_emails("late@example.com") == []
+
+
+def test_an_unknown_order_is_dropped(bucket: str) -> None:
+    assert run_worker(message("ord_does_not_exist"))["batchItemFailures"] == []
+    assert sent_emails() == []
+
+
+def test_a_failed_send_is_retried_and_then_sent_once(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    order = an_order(a_product(bucket), buyer_email="retry@example.com")
+    monkeypatch.setenv("EMAIL_SENDER", "unverified@market.test")  # SES refuses an unverified sender
+    get_settings.cache_clear()
+    event_body = message(order.id)
+
+    first = run_worker(event_body)
+
+    assert len(first["batchItemFailures"]) == 1
+    assert sent_emails("retry@example.com") == []
+    stored = orders_repo.get_order(order.id)
+    assert stored is not None
+    assert stored.delivery_email_sent_at is None
+    boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress="unverified@market.test")
+    assert run_worker(event_body)["batchItemFailures"] == []
+    assert run_worker(event_body)["batchItemFailures"] == []
+    assert len(sent_emails("retry@example.com")) == 1
+
+
+def test_a_bad_record_fails_alone(bucket: str) -> None:
+    order = an_order(a_product(bucket), buyer_email="alone@example.com")
+
+    response = run_worker("not json", json.dumps({"order": "x"}), message(order.id))
+
+    assert len(response["batchItemFailures"]) == 2
+    assert len(sent_emails("alone@example.com")) == 1
+
+
+def test_a_delivered_order_is_in_the_buyers_library(bucket: str) -> None:
+    order = an_order(a_product(bucket), buyer_id="buyer-lib")
+    assert run_worker(message(order.id))["batchItemFailures"] == []
+
+    page = library.library(Caller(user_id="buyer-lib", role="customer"), limit=20, cursor=None)
+
+    assert [item.order_id for item in page.items] == [order.id]
