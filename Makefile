@@ -13,6 +13,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+# checkov has its own virtualenv too (its pins would downgrade the app's); BC_SKIP_MAPPING keeps it offline.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov
 # SAM CLI: no telemetry, no state in the home folder, the runtime's python first on PATH, offline validation region.
 SAM_ENV := SAM_CLI_TELEMETRY=0 __SAM_CLI_APP_DIR=$(CURDIR)/.sam-app AWS_DEFAULT_REGION=us-east-1 PATH="$(PY312_BIN):$$PATH"
 PYTEST_ARGS ?=
@@ -20,7 +23,8 @@ PYTEST_ARGS ?=
 LOCAL_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 SAM_LOCAL_BUILD := .aws-sam/sam-local
 
-.PHONY: help run test lint fmt typecheck unit integration validate build bench check-ledger clean venv sam-venv \
+.PHONY: help run test lint fmt typecheck unit integration validate checkov build bench check-ledger clean venv sam-venv \
+	checkov-venv \
 	lambda-image sam-local-build sam-local test-sam-local
 
 help:
@@ -28,7 +32,7 @@ help:
 	@echo "make test       the whole suite: lint, types, template checks, unit and integration tests"
 	@echo "make sam-local  the same functions in Lambda containers (sam local start-api :3000, start-lambda :3002)"
 	@echo "make test-sam-local  the integration suite against the sam-local stack"
-	@echo "make lint | typecheck | unit | integration | validate | build | bench | clean"
+	@echo "make lint | typecheck | unit | integration | validate | checkov | build | bench | clean"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt functions/auth/requirements.txt
 	@test -x $(PY312) || { echo "Python 3.12 not found (looked for python3.12 and $(PY312))"; exit 1; }
@@ -41,8 +45,15 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	@touch $@
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@test -x $(PY312) || { echo "Python 3.12 not found (looked for python3.12 and $(PY312))"; exit 1; }
+	@test -x $(CHECKOV_VENV)/bin/python || $(PY312) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
 venv: $(VENV)/.installed
 sam-venv: $(SAM_VENV)/.installed
+checkov-venv: $(CHECKOV_VENV)/.installed
 
 run: venv
 	$(PY) -m localdev
@@ -68,6 +79,10 @@ validate: sam-venv
 	$(SAM_ENV) $(SAM) validate --lint
 	$(SAM_ENV) $(SAM) validate
 
+# The template's security scan, offline (tests/security/test_template_checkov.py asserts 0 failed).
+checkov: checkov-venv
+	$(CHECKOV) -f template.yaml --framework cloudformation --skip-download --compact
+
 build: sam-venv
 	$(SAM_ENV) $(SAM) build --parallel --cached
 
@@ -91,7 +106,7 @@ test-sam-local: venv sam-venv
 		--run $(PY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # In-process tests on two workers; then the tests that share one local stack, in one process.
-test: venv sam-venv lint typecheck
+test: venv sam-venv checkov-venv lint typecheck
 	$(PY) -m pytest tests/unit tests/property tests/template -q -n 2 $(PYTEST_ARGS)
 	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
 
@@ -103,4 +118,4 @@ check-ledger: venv
 
 clean:
 	rm -rf .aws-sam .sam-app .localdev .pytest_cache .mypy_cache .ruff_cache .hypothesis
-	find . -path ./.venv -prune -o -path ./.venv-sam -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -path ./.venv -prune -o -path ./.venv-sam -prune -o -path ./.venv-checkov -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
