@@ -69,11 +69,14 @@ fmt: venv
 typecheck: venv
 	$(VENV)/bin/mypy layers/common/python/market localdev functions
 
+# In-process tests run with template.yaml's IAM policies enforced on the handlers' AWS calls (moto enforces none).
+IAM_ENFORCED := -p tests.template.iam_enforcer
+
 unit: venv
-	$(PY) -m pytest tests/unit tests/property -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest $(IAM_ENFORCED) tests/unit tests/property -q -n 2 $(PYTEST_ARGS)
 
 integration: venv
-	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
+	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load -q $(PYTEST_ARGS)
 
 validate: sam-venv
 	$(SAM_ENV) $(SAM) validate --lint
@@ -107,8 +110,8 @@ test-sam-local: venv sam-venv
 
 # In-process tests on two workers; then the tests that share one local stack, in one process.
 test: venv sam-venv checkov-venv lint typecheck
-	$(PY) -m pytest tests/unit tests/property tests/template -q -n 2 $(PYTEST_ARGS)
-	$(PY) -m pytest tests/integration tests/security tests/load -q $(PYTEST_ARGS)
+	$(PY) -m pytest $(IAM_ENFORCED) tests/unit tests/property tests/template -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load -q $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) -m bench

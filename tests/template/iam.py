@@ -75,8 +75,17 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(item) for item in items)
 
 
+@cache
+def _statements(function: str) -> tuple[Statement, ...]:
+    return tuple(_read_statements(function))
+
+
 def statements(function: str) -> list[Statement]:
     """The function's statements with every intrinsic resolved against the local names."""
+    return list(_statements(function))
+
+
+def _read_statements(function: str) -> list[Statement]:
     resolved = local().resolve(role(function).get("Policies", []))
     out = []
     for policy in resolved:
