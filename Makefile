@@ -13,6 +13,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+# checkov has its own virtualenv too (its pins would downgrade the app's); BC_SKIP_MAPPING keeps it offline.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov
 # SAM CLI: no telemetry, no state in the home folder, the runtime's python first on PATH, offline validation region.
 SAM_ENV := SAM_CLI_TELEMETRY=0 __SAM_CLI_APP_DIR=$(CURDIR)/.sam-app AWS_DEFAULT_REGION=us-east-1 PATH="$(PY312_BIN):$$PATH"
 PYTEST_ARGS ?=
@@ -22,8 +25,8 @@ SAM_LOCAL_BUILD := .aws-sam/sam-local
 # The official Flutterwave Node SDK, which tests drive the Flutterwave emulator with (npm ci from the lock file).
 FLW_SDK := localdev/flutterwave/sdk
 
-.PHONY: help run demo test lint fmt typecheck unit integration validate build bench check-ledger clean venv sam-venv \
-	lambda-image sam-local-build sam-local test-sam-local flutterwave-sdk
+.PHONY: help run demo test lint fmt typecheck unit integration validate checkov build bench check-ledger clean venv sam-venv \
+	checkov-venv lambda-image sam-local-build sam-local test-sam-local flutterwave-sdk
 
 help:
 	@echo "make run        start the local stack (API :3000, Paystack :3001, Flutterwave :3004, AWS emulator :5000)"
@@ -31,7 +34,7 @@ help:
 	@echo "make test       the whole suite: lint, types, template checks, unit and integration tests"
 	@echo "make sam-local  the same functions in Lambda containers (sam local start-api :3000, start-lambda :3002)"
 	@echo "make test-sam-local  the integration suite against the sam-local stack"
-	@echo "make lint | typecheck | unit | integration | validate | build | bench | flutterwave-sdk | clean"
+	@echo "make lint | typecheck | unit | integration | validate | checkov | build | bench | flutterwave-sdk | clean"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt functions/auth/requirements.txt
 	@test -x $(PY312) || { echo "Python 3.12 not found (looked for python3.12 and $(PY312))"; exit 1; }
@@ -44,8 +47,15 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	@touch $@
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@test -x $(PY312) || { echo "Python 3.12 not found (looked for python3.12 and $(PY312))"; exit 1; }
+	@test -x $(CHECKOV_VENV)/bin/python || $(PY312) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
 venv: $(VENV)/.installed
 sam-venv: $(SAM_VENV)/.installed
+checkov-venv: $(CHECKOV_VENV)/.installed
 
 # Without npm (or node) there is nothing to install: the SDK-driven tests then skip, saying why.
 $(FLW_SDK)/node_modules/.installed: $(FLW_SDK)/package.json $(FLW_SDK)/package-lock.json
@@ -73,15 +83,22 @@ fmt: venv
 typecheck: venv
 	$(VENV)/bin/mypy layers/common/python/market localdev functions
 
+# In-process tests run with template.yaml's IAM policies enforced on the handlers' AWS calls (moto enforces none).
+IAM_ENFORCED := -p tests.template.iam_enforcer
+
 unit: venv flutterwave-sdk
-	$(PY) -m pytest tests/unit tests/localdev tests/property -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest $(IAM_ENFORCED) tests/unit tests/localdev tests/property -q -n 2 $(PYTEST_ARGS)
 
 integration: venv
-	$(PY) -m pytest tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS)
+	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS)
 
 validate: sam-venv
 	$(SAM_ENV) $(SAM) validate --lint
 	$(SAM_ENV) $(SAM) validate
+
+# The template's security scan, offline (tests/security/test_template_checkov.py asserts 0 failed).
+checkov: checkov-venv
+	$(CHECKOV) -f template.yaml --framework cloudformation --skip-download --compact
 
 build: sam-venv
 	$(SAM_ENV) $(SAM) build --parallel --cached
@@ -107,9 +124,9 @@ test-sam-local: venv sam-venv
 
 # In-process tests on two workers; then the tests that share one local stack, in one process
 # (tests/e2e drives Debian's /usr/bin/chromium through Playwright; it skips where none is installed).
-test: venv sam-venv lint typecheck flutterwave-sdk
-	$(PY) -m pytest tests/unit tests/localdev tests/property tests/template -q -n 2 $(PYTEST_ARGS)
-	$(PY) -m pytest tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS)
+test: venv sam-venv checkov-venv lint typecheck flutterwave-sdk
+	$(PY) -m pytest $(IAM_ENFORCED) tests/unit tests/localdev tests/property tests/template -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) -m bench
@@ -119,4 +136,4 @@ check-ledger: venv
 
 clean:
 	rm -rf .aws-sam .sam-app .localdev .pytest_cache .mypy_cache .ruff_cache .hypothesis
-	find . -path ./.venv -prune -o -path ./.venv-sam -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -path ./.venv -prune -o -path ./.venv-sam -prune -o -path ./.venv-checkov -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
