@@ -44,7 +44,6 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    stage: str = Field(default="dev", alias="STAGE")
     region: str = Field(default="us-east-1", alias="AWS_REGION")
     service_name: str = Field(default="marketplace", alias="POWERTOOLS_SERVICE_NAME")
 
@@ -64,7 +63,6 @@ class Settings(BaseModel):
     paystack_secret_key: OptionalStr = Field(default=None, alias="PAYSTACK_SECRET_KEY")
     paystack_secret_parameter: OptionalStr = Field(default=None, alias="PAYSTACK_SECRET_PARAMETER")
     gateway_timeout_seconds: float = Field(default=10.0, alias="GATEWAY_TIMEOUT_SECONDS")
-    webhook_max_body_bytes: int = Field(default=64 * 1024, alias="WEBHOOK_MAX_BODY_BYTES")
 
     # Tokens
     jwt_signing_key: OptionalStr = Field(default=None, alias="JWT_SIGNING_KEY")
