@@ -15,6 +15,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
+from market.domain.stats import DayTotals, ProductTotals, Totals
+
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
@@ -64,42 +66,15 @@ class LedgerPageOut(_Out):
 # ---------------------------------------------------------------- dashboard
 
 
-class TotalsOut(_Out):
-    currency: str
-    sales: int
-    gross: int
-    fees: int
-    net: int
-    refunds: int
-
-
-class ProductTotalsOut(_Out):
-    product_id: str
-    title: str
-    currency: str
-    sales: int
-    gross: int
-    net: int
-    refunds: int
-
-
-class DayTotalsOut(_Out):
-    date: str
-    currency: str
-    sales: int
-    gross: int
-    net: int
-    refunds: int
-
-
 class DashboardOut(_Out):
     model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
 
     from_: str = Field(validation_alias="first_day", serialization_alias="from")
     to: str = Field(validation_alias="last_day")
-    totals: list[TotalsOut]
-    by_product: list[ProductTotalsOut]
-    by_day: list[DayTotalsOut]
+    # The dashboard's rows are the domain's own records (``market.domain.stats``), serialised as they are.
+    totals: list[Totals]
+    by_product: list[ProductTotals]
+    by_day: list[DayTotals]
 
 
 # ---------------------------------------------------------------- payout accounts and payouts
