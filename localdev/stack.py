@@ -306,6 +306,8 @@ class LocalStack:
         ssm = session.client("ssm", endpoint_url=self.config.aws_endpoint)
         secrets = {
             "PaystackSecretParameter": self.config.paystack_secret_key,
+            "FlutterwaveSecretParameter": self.config.flutterwave_secret_key,
+            "FlutterwaveSecretHashParameter": self.config.flutterwave_secret_hash,
             "JwtSigningKeyParameter": self.config.jwt_signing_key,
         }
         for parameter, value in secrets.items():

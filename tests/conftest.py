@@ -14,6 +14,8 @@ os.environ.update(
         "AWS_REGION": "us-east-1",
         "JWT_SIGNING_KEY": "unit-test-signing-key-0123456789abcdef",
         "PAYSTACK_SECRET_KEY": "sk_test_local",
+        "FLUTTERWAVE_SECRET_KEY": "FLWSECK_TEST-local",
+        "FLUTTERWAVE_SECRET_HASH": "local-hash",
         "POWERTOOLS_SERVICE_NAME": "marketplace-tests",
         "POWERTOOLS_METRICS_NAMESPACE": "MarketplaceTests",
         "POWERTOOLS_DEV": "false",

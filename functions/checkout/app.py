@@ -19,7 +19,7 @@ app = make_resolver()
 
 @app.post("/orders", middlewares=[authenticated])
 def create_order(body: CreateOrderRequest, idempotency_key: IdempotencyKey = None) -> Response[str]:
-    result = checkout.create_order(caller(app), body.product_id, idempotency_key)
+    result = checkout.create_order(caller(app), body.product_id, idempotency_key, body.gateway)
     order = result.order
     payload = CheckoutOut(
         order=OrderOut.model_validate(order),

@@ -58,7 +58,11 @@ def get_dashboard(
 @app.put("/wallet/payout-account", middlewares=creator_only)
 def put_payout_account(body: PayoutAccountRequest) -> Response[str]:
     account = payouts.set_payout_account(
-        caller(app).user_id, bank_code=body.bank_code, account_number=body.account_number, currency=body.currency
+        caller(app).user_id,
+        bank_code=body.bank_code,
+        account_number=body.account_number,
+        currency=body.currency,
+        gateway_name=body.gateway,
     )
     return json_response(200, PayoutAccountOut.model_validate(account))
 

@@ -130,13 +130,15 @@ INDEXES: dict[str, dict[str, set[str]]] = {
 SSM = {  # SecureStrings read (Powertools get_parameter, decrypt)
     "AuthFunction": {"JwtSigningKeyParameter"},
     "UploadFunction": {"JwtSigningKeyParameter"},
-    "CheckoutFunction": {"JwtSigningKeyParameter", "PaystackSecretParameter"},
-    "WebhookFunction": {"PaystackSecretParameter"},
-    "PaymentsFunction": {"PaystackSecretParameter"},
-    "ReconcilerFunction": {"PaystackSecretParameter"},
+    # Each function that calls a gateway's API reads both gateways' secret keys (the order's or payout
+    # account's gateway decides which); the receiver reads Paystack's key (its HMAC) and Flutterwave's hash.
+    "CheckoutFunction": {"JwtSigningKeyParameter", "PaystackSecretParameter", "FlutterwaveSecretParameter"},
+    "WebhookFunction": {"PaystackSecretParameter", "FlutterwaveSecretHashParameter"},
+    "PaymentsFunction": {"PaystackSecretParameter", "FlutterwaveSecretParameter"},
+    "ReconcilerFunction": {"PaystackSecretParameter", "FlutterwaveSecretParameter"},
     "DeliveryFunction": {"JwtSigningKeyParameter"},
-    "WalletFunction": {"JwtSigningKeyParameter", "PaystackSecretParameter"},
-    "PayoutsWorkerFunction": {"PaystackSecretParameter"},
+    "WalletFunction": {"JwtSigningKeyParameter", "PaystackSecretParameter", "FlutterwaveSecretParameter"},
+    "PayoutsWorkerFunction": {"PaystackSecretParameter", "FlutterwaveSecretParameter"},
 }
 SQS_SEND = {
     "CheckoutFunction": {"DeliveryQueue"},  # verify settles, then enqueues the delivery

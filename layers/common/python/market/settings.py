@@ -62,6 +62,11 @@ class Settings(BaseModel):
     # Locally the key comes straight from the environment; on AWS from an SSM SecureString.
     paystack_secret_key: OptionalStr = Field(default=None, alias="PAYSTACK_SECRET_KEY")
     paystack_secret_parameter: OptionalStr = Field(default=None, alias="PAYSTACK_SECRET_PARAMETER")
+    # Flutterwave v3: the base URL includes /v3; the secret key comes like Paystack's (the webhooks'
+    # secret hash is read by market.gateways.credentials, where the receiver needs it).
+    flutterwave_base_url: str = Field(default="https://api.flutterwave.com/v3", alias="FLUTTERWAVE_BASE_URL")
+    flutterwave_secret_key: OptionalStr = Field(default=None, alias="FLUTTERWAVE_SECRET_KEY")
+    flutterwave_secret_parameter: OptionalStr = Field(default=None, alias="FLUTTERWAVE_SECRET_PARAMETER")
     gateway_timeout_seconds: float = Field(default=10.0, alias="GATEWAY_TIMEOUT_SECONDS")
 
     # Tokens

@@ -5,7 +5,8 @@
 - an archived product can no longer be changed, published or given a new file;
 - only its creator changes a product: another creator gets 403 when the product is public (its
   existence is no secret) and 404 when it is a draft or archived (it must not leak);
-- a price is in a supported currency and at least the currency's minimum.
+- a price is in a supported currency and at least the currency's minimum;
+- a product may name the payment gateways a buyer may pay it with (none named: every gateway).
 
 An ``Upload`` records what the creator declared for one upload ticket, so what arrives can be checked.
 """
@@ -64,6 +65,8 @@ class Product:
     published_at: datetime | None = None
     archived_at: datetime | None = None
     version: int = 0
+    gateways: tuple[str, ...] | None = None
+    """The gateways a buyer may pay with; ``None``: every gateway."""
 
     @property
     def is_public(self) -> bool:
@@ -107,6 +110,15 @@ class Product:
             price=new_price,
             currency=new_currency,
         )
+
+    def accepts_gateway(self, gateway: str) -> bool:
+        return self.gateways is None or gateway in self.gateways
+
+    def with_gateways(self, gateways: tuple[str, ...] | None) -> Product:
+        """The product accepting only ``gateways`` (``None``: every gateway again)."""
+        if self.status == "archived":
+            raise Conflict("An archived product cannot be changed.")
+        return replace(self, gateways=gateways)
 
     def published(self, now: datetime) -> Product | None:
         """The published product; ``None`` when it already is."""

@@ -17,6 +17,8 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Description = Annotated[str, StringConstraints(max_length=10_000)]
 Currency = Annotated[str, StringConstraints(min_length=3, max_length=3)]
 Price = StrictInt
+# Which names are gateways is the catalog service's to check (422 on ``gateways``).
+GatewayNames = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=32)]], Field(max_length=10)]
 
 
 class _Request(BaseModel):
@@ -28,15 +30,17 @@ class CreateProductRequest(_Request):
     description: Description = ""
     price: Price
     currency: Currency
+    gateways: GatewayNames | None = None  # the gateways buyers may pay with; absent or null: every gateway
 
 
 class UpdateProductRequest(_Request):
-    """Every field optional, but none may be ``null`` and at least one must be given."""
+    """Every field optional, but none may be ``null`` (but ``gateways``: every gateway) and at least one given."""
 
     title: Title | None = None
     description: Description | None = None
     price: Price | None = None
     currency: Currency | None = None
+    gateways: GatewayNames | None = None
 
     @field_validator("title", "description", "price", "currency", mode="before")
     @classmethod
@@ -48,7 +52,7 @@ class UpdateProductRequest(_Request):
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdateProductRequest:
         if not self.model_fields_set:
-            raise ValueError("give at least one of title, description, price, currency")
+            raise ValueError("give at least one of title, description, price, currency, gateways")
         return self
 
 
@@ -86,6 +90,7 @@ class ProductOut(_Response):
     currency: str
     status: str
     file: ProductFileOut | None
+    gateways: list[str] | None  # the gateways a buyer may pay with; null: every gateway
     created_at: IsoTime
     updated_at: IsoTime
 

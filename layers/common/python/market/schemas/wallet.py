@@ -6,7 +6,8 @@ names otherwise than the domain says where it comes from (``validation_alias``).
 
 Beyond the contract: a ledger entry also says which ``bucket`` it moved (available, pending,
 on_hold), which is what its ``balance_after`` is the balance of; payouts and dashboard rows
-carry a ``failure_reason`` / ``refunds`` where there is one.
+carry a ``failure_reason`` / ``refunds`` where there is one; a payout account says which
+``gateway`` pays it.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class PayoutAccountRequest(_Request):
     bank_code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{2,20}$")]
     account_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{6,20}$")]
     currency: Currency
+    # Which gateway pays the creator out in this currency (absent: the default one); the payouts service checks it.
+    gateway: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
 
 
 class PayoutAccountOut(_Out):
@@ -92,6 +95,7 @@ class PayoutAccountOut(_Out):
     account_number: str = Field(validation_alias="account_masked")
     account_name: str
     currency: str
+    gateway: str
 
 
 class PayoutRequestBody(_Request):
