@@ -129,13 +129,14 @@ INDEXES: dict[str, dict[str, set[str]]] = {
 # Every other AWS call, per function.
 SSM = {  # SecureStrings read (Powertools get_parameter, decrypt)
     "AuthFunction": {"JwtSigningKeyParameter"},
-    "UploadFunction": {"JwtSigningKeyParameter"},
-    "CheckoutFunction": {"JwtSigningKeyParameter", "PaystackSecretParameter"},
+    # CursorSigningKeyParameter: every function that pages a listing (market.cursors)
+    "UploadFunction": {"JwtSigningKeyParameter", "CursorSigningKeyParameter"},
+    "CheckoutFunction": {"JwtSigningKeyParameter", "PaystackSecretParameter", "CursorSigningKeyParameter"},
     "WebhookFunction": {"PaystackSecretParameter"},
     "PaymentsFunction": {"PaystackSecretParameter"},
     "ReconcilerFunction": {"PaystackSecretParameter"},
-    "DeliveryFunction": {"JwtSigningKeyParameter"},
-    "WalletFunction": {"JwtSigningKeyParameter", "PaystackSecretParameter"},
+    "DeliveryFunction": {"JwtSigningKeyParameter", "CursorSigningKeyParameter"},
+    "WalletFunction": {"JwtSigningKeyParameter", "PaystackSecretParameter", "CursorSigningKeyParameter"},
     "PayoutsWorkerFunction": {"PaystackSecretParameter"},
 }
 SQS_SEND = {
