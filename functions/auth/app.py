@@ -13,7 +13,7 @@ from market.domain.errors import NotFound
 from market.http import json_response, make_resolver, source_ip
 from market.observability import logger
 from market.schemas.auth import LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest, TokenPairOut, UserOut
-from market.services import auth
+from market.services import auth, limits
 
 app = make_resolver()
 
@@ -27,6 +27,7 @@ def health() -> Response[str]:
 
 @app.post("/auth/register")
 def register(body: RegisterRequest) -> Response[str]:
+    limits.check_register(body.email, source_ip(app))
     user = auth.register(
         email=body.email, password=body.password.get_secret_value(), role=body.role, display_name=body.display_name
     )

@@ -35,8 +35,17 @@ def _per_currency(value: object) -> object:
     return value
 
 
+def _per_scope(value: object) -> object:
+    # "register-ip:300,order-account:60" -> {"register-ip": 300, "order-account": 60}
+    if isinstance(value, str):
+        pairs = (item.split(":", 1) for item in value.split(",") if item.strip())
+        return {scope.strip().lower(): int(limit) for scope, limit in pairs}
+    return value
+
+
 CsvTuple = Annotated[tuple[str, ...], BeforeValidator(_csv)]
 PerCurrency = Annotated[dict[str, int], BeforeValidator(_per_currency)]
+PerScope = Annotated[dict[str, int], BeforeValidator(_per_scope)]
 
 
 class Settings(BaseModel):
@@ -86,6 +95,9 @@ class Settings(BaseModel):
     login_max_failures_per_account: int = Field(default=5, alias="LOGIN_MAX_FAILURES_PER_ACCOUNT")
     login_max_failures_per_ip: int = Field(default=50, alias="LOGIN_MAX_FAILURES_PER_IP")
     login_window_seconds: int = Field(default=15 * 60, alias="LOGIN_WINDOW_SECONDS")
+    # Per scope ("register-ip:300,order-account:60"; market.domain.limits has the scopes and defaults).
+    rate_limits: PerScope = Field(default_factory=dict, alias="RATE_LIMITS")
+    rate_limit_window_seconds: int = Field(default=3600, alias="RATE_LIMIT_WINDOW_SECONDS")
 
     # Cursors are signed so a client cannot forge one: an SSM SecureString on AWS (rotated like the JWT key),
     # the key itself locally.
