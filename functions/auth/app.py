@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -23,6 +25,17 @@ NO_STORE = {"Cache-Control": "no-store"}
 @app.get("/health")
 def health() -> Response[str]:
     return json_response(200, {"status": "ok"})
+
+
+@app.get("/openapi.json")
+def openapi_document() -> Response[str]:
+    """The whole API (every route of template.yaml), built by ``make openapi`` and shipped beside this module."""
+    return Response(status_code=200, content_type="application/json", body=_openapi_text())
+
+
+@cache
+def _openapi_text() -> str:
+    return (Path(__file__).parent / "openapi.json").read_text(encoding="utf-8")
 
 
 @app.post("/auth/register")
