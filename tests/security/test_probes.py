@@ -288,3 +288,29 @@ def test_an_executable_with_pdf_at_offset_60_is_refused_on_arrival(aws_resources
     outcome = check_uploaded_object(aws_resources.bucket_name, body["key"])
 
     assert outcome == Outcome.REJECTED
+
+
+# ---------------------------------------------------------------- found by the fuzzer
+
+
+def test_a_blank_display_name_is_no_name_not_a_500(aws_resources: AwsResources) -> None:
+    missing_role = {"display_name": "", "email": "fuzz@example.com", "password": "a-long-enough-password"}
+    status, body, response = call("functions/auth/app.py", http_event("POST", "/auth/register", body=missing_role))
+    assert_problem(status, body, response, 422)
+    assert fields(body) == ["role"]
+
+    status, user, _ = call(
+        "functions/auth/app.py", http_event("POST", "/auth/register", body={**missing_role, "role": "customer"})
+    )
+    assert status == 201, user
+    assert user["display_name"] is None
+
+
+def test_a_query_date_must_be_written_as_a_date(aws_resources: AwsResources) -> None:
+    # pydantic's lax date read "0" as the timestamp 0 (1970-01-01) and answered 200.
+    event = http_event("GET", "/creator/dashboard", headers=creator_headers(), query={"to": "0"})
+
+    status, body, response = call("functions/wallet/app.py", event, "WalletFunction")
+
+    assert_problem(status, body, response, 422)
+    assert fields(body) == ["to"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -20,14 +22,23 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupp
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from market.auth.guard import authenticated, verify_caller
 from market.domain.errors import AppError, FieldError, NotFound, UnsupportedMediaType, ValidationFailed
 from market.observability import logger
 from market.problem import PROBLEM_JSON, problem_body
 
+
+def _iso_date_text(value: object) -> object:
+    # pydantic's lax date would take "0" (a timestamp: 1970-01-01) or "20260101"; a query date is YYYY-MM-DD.
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
 # Request parameters more than one API shares.
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 IdempotencyKey = Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=200)]
