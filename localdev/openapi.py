@@ -333,6 +333,7 @@ def build_document(local: LocalTemplate | None = None) -> dict[str, Any]:
         components.pop(name, None)  # Powertools' own 422 shapes: the API answers problem+json instead
     components[PROBLEM] = problem_schema()
     _add_links(paths)
+    _add_body_links(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -368,6 +369,26 @@ def _add_links(paths: dict[str, dict[str, Any]]) -> None:
             for status, response in operation["responses"].items():
                 if status.startswith("2"):
                     response["links"] = links
+
+
+# Stateful testing: a listing's first item -> the request body of the route that takes its id.
+BODY_LINKS: dict[tuple[str, str], tuple[str, str, dict[str, str]]] = {
+    ("GET", "/products"): ("POST", "/orders", {"product_id": "$response.body#/items/0/id"}),
+}
+
+
+def _add_body_links(paths: dict[str, dict[str, Any]]) -> None:
+    for (method, path), (target_method, target_path, body) in BODY_LINKS.items():
+        operation = paths.get(path, {}).get(method.lower())
+        target = paths.get(target_path, {}).get(target_method.lower())
+        if operation is None or target is None:
+            continue
+        for status, response in operation["responses"].items():
+            if status.startswith("2"):
+                response.setdefault("links", {})[target["operationId"]] = {
+                    "operationId": target["operationId"],
+                    "requestBody": body,
+                }
 
 
 def render(document: dict[str, Any]) -> str:

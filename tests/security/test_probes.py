@@ -314,3 +314,16 @@ def test_a_query_date_must_be_written_as_a_date(aws_resources: AwsResources) -> 
 
     assert_problem(status, body, response, 422)
     assert fields(body) == ["to"]
+
+
+@pytest.mark.parametrize("raw", ["[null, null]", "7", '"text"', "true"])
+def test_a_body_that_is_not_an_object_is_422_even_where_the_body_is_optional(
+    aws_resources: AwsResources, raw: str
+) -> None:
+    # POST /orders/{id}/refund takes an optional body: `[null, null]` used to be read as no body (a full refund).
+    event = http_event("POST", "/orders/ord_missing/refund", body=raw, headers=creator_headers())
+
+    status, body, response = call("functions/wallet/app.py", event, "WalletFunction")
+
+    assert_problem(status, body, response, 422)
+    assert fields(body) == ["body"]

@@ -197,7 +197,11 @@ class _TokenBeforeBodyValidation(OpenAPIRequestValidationMiddleware):
         dependant = getattr(route, "dependant", None)
         if dependant is None or not dependant.body_params:
             return super().handler(app, next_middleware)
-        unencodable = unencodable_fields(_json_body(app))  # type: ignore[arg-type]  # always our HTTP resolver
+        body = _json_body(app)  # type: ignore[arg-type]  # always our HTTP resolver
+        if body is not None and not isinstance(body, dict):
+            # Every body of the API is an object; Powertools would read `[null]` as no body (an optional one).
+            raise ValidationFailed([FieldError("body", "must be a JSON object")])
+        unencodable = unencodable_fields(body)
 
         def route_unless_unencodable(app: EventHandlerInstance) -> Response[Any]:
             if unencodable:
