@@ -327,3 +327,23 @@ def test_a_body_that_is_not_an_object_is_422_even_where_the_body_is_optional(
 
     assert_problem(status, body, response, 422)
     assert fields(body) == ["body"]
+
+
+@pytest.mark.parametrize(
+    ("body", "bad"),
+    [
+        ({"amount": -5, "currency": "AAA"}, ["amount", "currency"]),
+        ({"amount": "ten", "currency": "XXX"}, ["amount", "currency"]),
+        ({"amount": 1, "currency": "NGN"}, ["amount"]),  # under the smallest payout
+        ({"amount": 500_000, "currency": "AAA", "note": "x"}, ["currency", "note"]),
+    ],
+)
+def test_a_payout_422_names_every_bad_field_once(
+    aws_resources: AwsResources, body: dict[str, Any], bad: list[str]
+) -> None:
+    event = http_event("POST", "/wallet/payouts", body=body, headers=creator_headers())
+
+    status, problem, response = call("functions/wallet/app.py", event, "WalletFunction")
+
+    assert_problem(status, problem, response, 422)
+    assert sorted(fields(problem)) == bad
