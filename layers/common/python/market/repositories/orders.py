@@ -15,7 +15,7 @@ from pynamodb.transactions import TransactWrite
 
 from market import clock
 from market.cursors import decode_cursor, encode_cursor
-from market.domain.errors import Conflict, TransientError
+from market.domain.errors import TransientError
 from market.domain.order import Order, OrderStatus, moves_from
 from market.models.base import from_domain, to_domain
 from market.models.order import (
@@ -31,25 +31,18 @@ from market.models.order import (
     reference_pk,
     transaction_pk,
 )
-from market.repositories.idempotency import IdempotentRequest, idempotency_op, replayed_resource_id
+from market.repositories.idempotency import (
+    IdempotencyKeyInUse,
+    IdempotentRequest,
+    idempotency_op,
+    replayed_resource_id,
+)
 from market.repositories.transactions import OperationRejected, TxOp, backoff, condition_failed, write
 
 IDEMPOTENCY_SCOPE = "orders"
 # How often a create whose Idempotency-Key another request holds at the same moment looks for that
 # request's order (or tries again) before answering 409.
 _IDEMPOTENT_CREATE_ATTEMPTS = 5
-
-
-class IdempotencyKeyInUse(Conflict):
-    """A concurrent request with the same Idempotency-Key has not finished yet."""
-
-    slug = "idempotency-key-in-use"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Another request with this Idempotency-Key is still being processed; retry shortly.",
-            headers={"Retry-After": "1"},
-        )
 
 
 @dataclass(frozen=True)
