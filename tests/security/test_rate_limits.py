@@ -121,5 +121,5 @@ def test_per_ip_limits_are_generous_and_local_defaults_let_a_suite_run_a_thousan
     local = json.loads((REPO_ROOT / "localdev" / "parameters.json").read_text())["Parameters"]["RateLimits"]
     values = {scope: int(limit) for scope, _, limit in (pair.partition(":") for pair in local.split(","))}
     assert set(values) == set(DEFAULT_RATE_LIMITS)
-    for scope in ("register-ip", "order-ip", "order-account", "guest-checkout-ip", "resend-ip"):
-        assert values[scope] >= 1000, scope
+    for scope, limit in values.items():
+        assert limit >= 1000, scope  # tests race twenty registrations of one address, too
