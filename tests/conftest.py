@@ -13,6 +13,7 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "JWT_SIGNING_KEY": "unit-test-signing-key-0123456789abcdef",
+        "CURSOR_SIGNING_KEY": "unit-test-cursor-key-0123456789abcdef",
         "PAYSTACK_SECRET_KEY": "sk_test_local",
         "FLUTTERWAVE_SECRET_KEY": "FLWSECK_TEST-local",
         "FLUTTERWAVE_SECRET_HASH": "local-hash",

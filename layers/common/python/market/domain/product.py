@@ -148,15 +148,31 @@ class Product:
             raise Conflict("An archived product cannot take a new file.")
 
 
+def currency_problem(currency: str, supported_currencies: Sequence[str]) -> str | None:
+    """Why ``currency`` cannot price a product, or ``None``."""
+    if currency not in supported_currencies:
+        return f"must be one of {', '.join(supported_currencies)}"
+    return None
+
+
+def price_problem(price: int, currency: str | None) -> str | None:
+    """Why ``price`` is too low, or ``None``: the currency's minimum, and at least 1 whatever the currency."""
+    minimum = MINIMUM_PRICE.get(currency, 1) if currency is not None else 1
+    if price < minimum:
+        unit = f" ({currency} minor units)" if currency in MINIMUM_PRICE else " (minor units)"
+        return f"must be at least {minimum}{unit}"
+    return None
+
+
 def check_price(price: int, currency: str, supported_currencies: Sequence[str]) -> None:
     """422 unless ``currency`` is supported and ``price`` reaches its minimum (every bad field named)."""
     errors = []
-    if currency not in supported_currencies:
-        errors.append(FieldError("currency", f"must be one of {', '.join(supported_currencies)}"))
-    else:
-        minimum = MINIMUM_PRICE.get(currency, 1)
-        if price < minimum:
-            errors.append(FieldError("price", f"must be at least {minimum} ({currency} minor units)"))
+    currency_error = currency_problem(currency, supported_currencies)
+    if currency_error:
+        errors.append(FieldError("currency", currency_error))
+    price_error = price_problem(price, None if currency_error else currency)
+    if price_error:
+        errors.append(FieldError("price", price_error))
     if errors:
         raise ValidationFailed(errors)
 

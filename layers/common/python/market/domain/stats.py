@@ -71,7 +71,10 @@ class Dashboard:
 def date_range(first: date | None, last: date | None, today: date) -> tuple[str, str]:
     """``from``/``to`` (inclusive), defaulting to the last 30 days; 422 when reversed or too long."""
     last = last or today
-    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first is None:
+        if last - date.min < timedelta(days=DEFAULT_DAYS - 1):
+            raise ValidationFailed([FieldError("to", f"must be at least {DEFAULT_DAYS} days after year 1")])
+        first = last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
         raise ValidationFailed([FieldError("from", "must not be after 'to'")])
     if (last - first).days + 1 > MAX_DAYS:

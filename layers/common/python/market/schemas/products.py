@@ -9,9 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from market.domain.product import currency_problem, price_problem
 from market.schemas.common import IsoTime
+from market.settings import get_settings
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
@@ -25,12 +36,32 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_currency(value: str | None) -> str | None:
+    problem = currency_problem(value, get_settings().supported_currencies) if value is not None else None
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _check_price(value: int | None, info: ValidationInfo) -> int | None:
+    # currency is declared before price, so a valid one is in info.data; a bad one is reported on its own.
+    problem = price_problem(value, info.data.get("currency")) if value is not None else None
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class CreateProductRequest(_Request):
+    """Every rule of a new product's fields is checked here, so one 422 names every bad field."""
+
     title: Title
     description: Description = ""
-    price: Price
     currency: Currency
+    price: Price
     gateways: GatewayNames | None = None  # the gateways buyers may pay with; absent or null: every gateway
+
+    _currency = field_validator("currency")(_check_currency)
+    _price = field_validator("price")(_check_price)
 
 
 class UpdateProductRequest(_Request):
@@ -38,9 +69,13 @@ class UpdateProductRequest(_Request):
 
     title: Title | None = None
     description: Description | None = None
-    price: Price | None = None
     currency: Currency | None = None
+    price: Price | None = None
     gateways: GatewayNames | None = None
+
+    # Without a currency in the request, the stored one sets the price's minimum (the service checks it).
+    _currency = field_validator("currency")(_check_currency)
+    _price = field_validator("price")(_check_price)
 
     @field_validator("title", "description", "price", "currency", mode="before")
     @classmethod

@@ -14,11 +14,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationInfo
 
+from market.domain.payout import minimum_payout
 from market.domain.stats import DayTotals, ProductTotals, Totals
+from market.settings import get_settings
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _supported(currency: str) -> str:
+    # Checked here, not only in the service, so that one 422 names every bad field.
+    supported = get_settings().supported_currencies
+    if currency not in supported:
+        raise ValueError(f"must be one of {', '.join(supported)}")
+    return currency
+
+
+SupportedCurrency = Annotated[Currency, AfterValidator(_supported)]
+
+
+def _at_least_the_minimum_payout(amount: int, info: ValidationInfo) -> int:
+    currency = info.data.get("currency")  # declared before amount: present when it was valid
+    if currency is not None and amount < minimum_payout(currency).amount:
+        raise ValueError(f"the smallest payout in {currency} is {minimum_payout(currency).amount}")
+    return amount
 
 
 class _Request(BaseModel):
@@ -84,7 +104,7 @@ class DashboardOut(_Out):
 class PayoutAccountRequest(_Request):
     bank_code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{2,20}$")]
     account_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{6,20}$")]
-    currency: Currency
+    currency: SupportedCurrency
     # Which gateway pays the creator out in this currency (absent: the default one); the payouts service checks it.
     gateway: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
 
@@ -99,8 +119,8 @@ class PayoutAccountOut(_Out):
 
 
 class PayoutRequestBody(_Request):
-    amount: Annotated[StrictInt, Field(gt=0)]
-    currency: Currency
+    currency: SupportedCurrency
+    amount: Annotated[StrictInt, Field(gt=0), AfterValidator(_at_least_the_minimum_payout)]
 
 
 class PayoutOut(_Out):

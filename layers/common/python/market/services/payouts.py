@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools.metrics import MetricUnit
 
 from market import clock, ids, messages
-from market.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from market.domain.errors import Conflict, FieldError, NotFound, TransientError, ValidationFailed
 from market.domain.payout import Payout, PayoutAccount, mask_account_number, minimum_payout
 from market.domain.wallet import InsufficientFunds
 from market.gateways import choice
@@ -34,7 +34,12 @@ from market.gateways.registry import get_gateway
 from market.observability import get_metrics, logger
 from market.repositories import payouts as payouts_repo
 from market.repositories import wallets as wallets_repo
-from market.repositories.idempotency import IdempotentRequest, idempotency_op, replayed_resource_id
+from market.repositories.idempotency import (
+    IdempotencyKeyInUse,
+    IdempotentRequest,
+    idempotency_op,
+    replayed_resource_id,
+)
 from market.repositories.payouts import PayoutPage
 from market.repositories.transactions import OperationRejected
 from market.settings import get_settings
@@ -168,6 +173,13 @@ def request_payout(request: PayoutRequest) -> Payout:
             replayed = _replayed(idempotency)
             if replayed is not None:
                 return replayed
+            raise IdempotencyKeyInUse from rejected  # claimed, its payout not visible yet: never a 500
+        raise
+    except TransientError:
+        # TransactionConflicts past the wallet's retries: another request with this key may hold it.
+        replayed = _replayed(idempotency) if idempotency is not None else None
+        if replayed is not None:
+            return replayed
         raise
     except InsufficientFunds:
         _metric("insufficient")
