@@ -14,13 +14,14 @@ from typing import Any
 def reset_caches() -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from market import aws
+    from market import aws, consumers
     from market.auth import tokens
     from market.gateways.registry import reset_gateways
     from market.models.base import TableModel, reset_connections
     from market.settings import get_settings
 
     get_settings.cache_clear()
+    consumers.reset_faults()
     reset_connections()
     aws.reset_clients()
     tokens.signing_key.cache_clear()
