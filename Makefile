@@ -25,7 +25,7 @@ SAM_LOCAL_BUILD := .aws-sam/sam-local
 # The official Flutterwave Node SDK, which tests drive the Flutterwave emulator with (npm ci from the lock file).
 FLW_SDK := localdev/flutterwave/sdk
 
-.PHONY: help run demo test lint fmt typecheck unit integration validate checkov build bench check-ledger clean venv sam-venv \
+.PHONY: help run demo test lint fmt typecheck unit integration validate checkov build bench check-ledger redrive clean venv sam-venv \
 	checkov-venv lambda-image sam-local-build sam-local test-sam-local flutterwave-sdk
 
 help:
@@ -34,6 +34,7 @@ help:
 	@echo "make test       the whole suite: lint, types, template checks, unit and integration tests"
 	@echo "make sam-local  the same functions in Lambda containers (sam local start-api :3000, start-lambda :3002)"
 	@echo "make test-sam-local  the integration suite against the sam-local stack"
+	@echo "make redrive    with a stack running: move the DLQs' messages back to their queues (REDRIVE_ARGS=--queue PaymentsDLQ)"
 	@echo "make lint | typecheck | unit | integration | validate | checkov | build | bench | flutterwave-sdk | clean"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt functions/auth/requirements.txt
@@ -133,6 +134,10 @@ bench: venv
 
 check-ledger: venv
 	$(PY) -m localdev.check_ledger
+
+# The local stack's dead-letter queues back to their source queues (on AWS: aws sqs start-message-move-task).
+redrive: venv
+	$(PY) -m localdev.redrive $(REDRIVE_ARGS)
 
 clean:
 	rm -rf .aws-sam .sam-app .localdev .pytest_cache .mypy_cache .ruff_cache .hypothesis

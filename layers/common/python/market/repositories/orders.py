@@ -138,7 +138,7 @@ def new_checkout_attempt(order: Order, reference_for: Any) -> Order | None:
     reference = str(reference_for(attempt_subject(order.id, attempt)))
     now = clock.iso(clock.now())
     same_attempt = (
-        OrderItem.checkout_attempt.does_not_exist()
+        OrderItem.checkout_attempt.does_not_exist() | (OrderItem.checkout_attempt == 1)
         if order.checkout_attempt <= 1
         else OrderItem.checkout_attempt == order.checkout_attempt
     )

@@ -121,7 +121,9 @@ class _Run:
             if not cursor.oldest_seen:
                 cursor = replace(cursor, oldest_seen=cursor.day)
             self.run_page(page)
-            self.cursor = replace(cursor, after=page[-1].sort_key)
+            last = page[-1].sort_key
+            # What the sweep checked needs no first check any more (sort keys order across days).
+            self.cursor = replace(cursor, after=last, fresh_after=max(cursor.fresh_after, last))
             worklists_repo.save_cursor(self.cursor)
         worklists_repo.save_cursor(self.cursor)
         return finished
