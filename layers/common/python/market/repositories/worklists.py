@@ -43,8 +43,10 @@ class SweepCursor:
     sweeps: int = 0
 
     def finished_sweep(self, today: str) -> SweepCursor:
-        """The cursor at the start of the next sweep (from the oldest day that still held markers)."""
-        start = self.oldest_seen or today
+        """The cursor at the start of the next sweep: from the oldest day that still held markers, and never
+        after the newest marker given a first check (a new one is never older than that, even when a
+        shifted clock went back)."""
+        start = min(self.oldest_seen or today, self.fresh_after[:10] or today, today)
         return replace(self, first_day=start, day=start, after="", oldest_seen="", sweeps=self.sweeps + 1)
 
 

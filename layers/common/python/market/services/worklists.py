@@ -87,7 +87,7 @@ class _Run:
         """Markers after ``fresh_after``, oldest first, within the fresh share of the budget."""
         checked = 0
         after = self.cursor.fresh_after
-        day = max(after[:10], self.cursor.first_day) if after else self.cursor.first_day
+        day = after[:10] if after else self.cursor.first_day
         while self.left(self.budget.fresh_share) and day <= self.today:
             page = worklists_repo.markers(
                 self.worklist, day, after=after if after[:10] == day else "", before=self.cutoff, limit=self.page_size
