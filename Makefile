@@ -124,10 +124,11 @@ test-sam-local: venv sam-venv
 		--run $(PY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # In-process tests on two workers; then the tests that share one local stack, in one process
-# (tests/e2e drives Debian's /usr/bin/chromium through Playwright; it skips where none is installed).
+# (tests/e2e drives Debian's /usr/bin/chromium through Playwright; it skips where none is installed;
+# tests/reliability is the fault storm, on a stack of its own, a few minutes).
 test: venv sam-venv checkov-venv lint typecheck flutterwave-sdk
 	$(PY) -m pytest $(IAM_ENFORCED) tests/unit tests/localdev tests/property tests/template -q -n 2 $(PYTEST_ARGS)
-	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS)
+	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load tests/e2e tests/reliability -q $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) -m bench
