@@ -91,7 +91,7 @@ unit: venv flutterwave-sdk
 	$(PY) -m pytest $(IAM_ENFORCED) tests/unit tests/localdev tests/property -q -n 2 $(PYTEST_ARGS)
 
 integration: venv
-	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS)
+	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load tests/e2e tests/reliability -q $(PYTEST_ARGS)
 
 validate: sam-venv
 	$(SAM_ENV) $(SAM) validate --lint

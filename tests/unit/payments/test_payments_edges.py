@@ -254,7 +254,8 @@ def test_a_backlog_of_unpaid_orders_does_not_keep_the_reconciler_from_a_paid_one
 def test_a_pending_order_is_reached_after_a_downtime_of_any_length(gateway: FakeGateway) -> None:
     # Defect 6 (issue 13): the reconciler looked back order_expiry_hours // 24 + 2 days only.
     order = a_pending_order(creator_id=CREATOR)
-    reconcile_pending()  # the reconciler ran (the order was too young), then was down for 40 days
+    clock.set_offset(11 * MINUTE)
+    assert reconcile_pending().checked == 1  # checked once (not paid yet), then the reconciler is down 40 days
     clock.set_offset(40 * DAY)
 
     report = reconcile_pending()
