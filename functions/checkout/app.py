@@ -12,15 +12,14 @@ from market.auth.guard import authenticated, caller
 from market.http import Cursor, IdempotencyKey, Limit, json_response, make_resolver, source_ip
 from market.observability import get_metrics, logger
 from market.schemas.orders import CheckoutOut, CreateOrderRequest, OrderListOut, OrderOut, PaymentOut
-from market.services import checkout, limits
+from market.services import checkout
 
 app = make_resolver()
 
 
 @app.post("/orders", middlewares=[authenticated])
 def create_order(body: CreateOrderRequest, idempotency_key: IdempotencyKey = None) -> Response[str]:
-    limits.check_order(caller(app).user_id, source_ip(app))
-    result = checkout.create_order(caller(app), body.product_id, idempotency_key, body.gateway)
+    result = checkout.create_order(caller(app), body.product_id, idempotency_key, body.gateway, source_ip(app))
     order = result.order
     payload = CheckoutOut(
         order=OrderOut.model_validate(order),
