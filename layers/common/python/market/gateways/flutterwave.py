@@ -40,15 +40,13 @@ worker in a VPC with a NAT gateway and an Elastic IP (that IP is what is allow-l
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final, Literal, TypeVar
-from urllib.parse import quote
 
 import requests
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from market.domain.errors import GatewayError, TransientError
 from market.domain.money import Money, minor_unit_exponent
@@ -56,7 +54,6 @@ from market.gateways.base import (
     Bank,
     GatewayApiError,
     GatewayNotFound,
-    GatewayUnavailable,
     InitializedPayment,
     PaymentStatus,
     RefundResult,
@@ -67,11 +64,10 @@ from market.gateways.base import (
     TransferStatus,
     VerifiedPayment,
 )
+from market.gateways.transport import GatewayHttp, path_segment, require
 from market.observability import logger
 
 GATEWAY_NAME: Final = "flutterwave"
-RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
-MAX_CONNECT_TIMEOUT_SECONDS: Final = 3.05
 MAX_TRANSFER_PAGES: Final = 10
 MAX_REFUND_PAGES: Final = 10
 RECIPIENT_SEPARATOR: Final = ":"
@@ -220,34 +216,17 @@ class FlutterwaveGateway:
         backoff_factor: float = 0.3,
         session: requests.Session | None = None,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
         # Test keys are FLWSECK_TEST-...; a test payment must never pay a live order (and the other way round).
         self.mode = "test" if secret_key.startswith("FLWSECK_TEST") else "live"
-        self._timeout = (min(MAX_CONNECT_TIMEOUT_SECONDS, timeout), timeout)
-        self._session = session or requests.Session()
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
-            redirect=0,
-            allowed_methods=frozenset({"GET"}),
-            status_forcelist=RETRY_STATUSES,
+        self._http = GatewayHttp(
+            self.name,
+            base_url,
+            secret_key,
+            timeout,
+            refused=self._api_error,
+            retries=retries,
             backoff_factor=backoff_factor,
-            backoff_max=5.0,
-            raise_on_status=False,
-            respect_retry_after_header=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
-        self._session.headers.update(
-            {
-                "Authorization": f"Bearer {secret_key}",
-                "Accept": "application/json",
-                "User-Agent": "marketplace-backend/1.0",
-            }
+            session=session,
         )
 
     # --- payments ---------------------------------------------------------------------
@@ -262,7 +241,7 @@ class FlutterwaveGateway:
         callback_url: str | None = None,
         metadata: dict[str, object] | None = None,
     ) -> InitializedPayment:
-        _require(reference, "reference")
+        require(reference, "reference")
         if not callback_url:
             # Flutterwave Standard requires redirect_url; the checkout builds it from PUBLIC_API_URL.
             raise GatewayApiError("a redirect URL is required (set PublicApiUrl)", gateway=self.name, http_status=None)
@@ -279,10 +258,10 @@ class FlutterwaveGateway:
         return InitializedPayment(gateway=self.name, reference=reference, authorization_url=data.link)
 
     def verify(self, reference: str, *, transaction_id: str | None = None) -> VerifiedPayment:
-        _require(reference, "reference")
+        require(reference, "reference")
         if transaction_id:
             try:
-                by_id = self._verified(f"/transactions/{_segment(transaction_id)}/verify", operation="verify")
+                by_id = self._verified(f"/transactions/{path_segment(transaction_id)}/verify", operation="verify")
             except GatewayNotFound:
                 logger.info("transaction id unknown at gateway", gateway=self.name, reference=reference)
                 by_id = None
@@ -331,7 +310,7 @@ class FlutterwaveGateway:
             body["amount"] = Money(amount, paid.currency).to_major()
         if note:
             body["comments"] = note
-        path = f"/transactions/{_segment(paid.gateway_id)}/refund"
+        path = f"/transactions/{path_segment(paid.gateway_id)}/refund"
         data = self._call("POST", path, _RefundCreated, body=body, operation="refund")
         return RefundResult(
             gateway=self.name,
@@ -345,8 +324,8 @@ class FlutterwaveGateway:
         )
 
     def get_refund(self, refund_id: str) -> RefundResult:
-        _require(refund_id, "refund_id")
-        data = self._call("GET", f"/refunds/{_segment(refund_id)}", _RefundFetched, operation="get_refund")
+        require(refund_id, "refund_id")
+        data = self._call("GET", f"/refunds/{path_segment(refund_id)}", _RefundFetched, operation="get_refund")
         # The refund names its transaction by id only: the transaction says which tx_ref it paid.
         paid = self._verified(f"/transactions/{data.transaction_id}/verify", operation="verify")
         currency = data.currency or paid.currency
@@ -363,7 +342,7 @@ class FlutterwaveGateway:
 
     def list_refunds(self, reference: str) -> list[RefundResult]:
         """Every refund of the payment ``reference``: ``GET /refunds?id=<transaction id>``, every page, oldest first."""
-        _require(reference, "reference")
+        require(reference, "reference")
         try:
             paid = self.verify(reference)
         except GatewayNotFound:
@@ -434,7 +413,7 @@ class FlutterwaveGateway:
     def initiate_transfer(
         self, *, reference: str, amount: int, currency: str, recipient_code: str, reason: str | None = None
     ) -> TransferResult:
-        _require(reference, "reference")
+        require(reference, "reference")
         bank_code, separator, account_number = recipient_code.partition(RECIPIENT_SEPARATOR)
         if not separator or not bank_code or not account_number:
             raise GatewayApiError("not a Flutterwave transfer recipient", gateway=self.name, http_status=None)
@@ -459,7 +438,7 @@ class FlutterwaveGateway:
         ``MAX_TRANSFER_PAGES`` without it is a ``GatewayApiError``, never "not found": a payout must
         not be given back while its transfer may exist.
         """
-        _require(reference, "reference")
+        require(reference, "reference")
         for page in range(1, MAX_TRANSFER_PAGES + 1):
             params = {"reference": reference, "page": str(page)}
             response = self._send("GET", "/transfers", params=params, operation="verify_transfer")
@@ -520,24 +499,10 @@ class FlutterwaveGateway:
         *,
         operation: str,
         body: dict[str, Any] | None = None,
-        params: dict[str, str] | None = None,
+        params: Mapping[str, str | int] | None = None,
     ) -> requests.Response:
-        headers = {"Content-Type": "application/json"} if body is not None else None
         data = encode_json(body).encode("utf-8") if body is not None else None
-        try:
-            response = self._session.request(
-                method, self._base_url + path, data=data, headers=headers, params=params, timeout=self._timeout
-            )
-        except requests.RequestException as exc:
-            logger.warning("gateway unreachable", gateway=self.name, operation=operation, error=type(exc).__name__)
-            raise GatewayUnavailable(type(exc).__name__, gateway=self.name) from exc
-        if response.status_code in RETRY_STATUSES or response.status_code >= 500:
-            logger.warning("gateway unavailable", gateway=self.name, operation=operation, status=response.status_code)
-            status = response.status_code
-            raise GatewayUnavailable(f"HTTP {status}", gateway=self.name, http_status=status)
-        if response.status_code >= 300:
-            raise self._api_error(response, operation)
-        return response
+        return self._http.send(method, path, operation=operation, body=data, params=params)
 
     def _api_error(self, response: requests.Response, operation: str) -> GatewayApiError:
         try:
@@ -585,12 +550,3 @@ def encode_json(value: Any) -> str:
 def _rounded(major: Decimal, currency: str) -> int:
     """A fee in minor units, half up (Flutterwave reports some fees with 3 decimals)."""
     return int(major.scaleb(minor_unit_exponent(currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")
-
-
-def _require(value: str, what: str) -> None:
-    if not value:
-        raise ValueError(f"{what} must not be empty")

@@ -17,20 +17,18 @@ pydantic models (unknown fields ignored), then mapped to the neutral models of `
 
 from __future__ import annotations
 
+import json as jsonlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final, TypeVar
-from urllib.parse import quote
 
 import requests
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from market.gateways.base import (
     Bank,
     GatewayApiError,
     GatewayNotFound,
-    GatewayUnavailable,
     InitializedPayment,
     PaymentStatus,
     RefundResult,
@@ -41,11 +39,10 @@ from market.gateways.base import (
     TransferStatus,
     VerifiedPayment,
 )
+from market.gateways.transport import GatewayHttp, path_segment, require
 from market.observability import logger
 
 GATEWAY_NAME: Final = "paystack"
-RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
-MAX_CONNECT_TIMEOUT_SECONDS: Final = 3.05
 BANKS_PAGE_SIZE: Final = 100
 MAX_BANK_PAGES: Final = 20
 REFUNDS_PAGE_SIZE: Final = 100
@@ -234,34 +231,17 @@ class PaystackGateway:
         backoff_factor: float = 0.3,
         session: requests.Session | None = None,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
         # A test-mode payment must never pay a live order (and the other way round).
         self.mode = "live" if secret_key.startswith("sk_live_") else "test"
-        self._timeout = (min(MAX_CONNECT_TIMEOUT_SECONDS, timeout), timeout)
-        self._session = session or requests.Session()
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
-            redirect=0,
-            allowed_methods=frozenset({"GET"}),
-            status_forcelist=RETRY_STATUSES,
+        self._http = GatewayHttp(
+            self.name,
+            base_url,
+            secret_key,
+            timeout,
+            refused=self._api_error,
+            retries=retries,
             backoff_factor=backoff_factor,
-            backoff_max=5.0,
-            raise_on_status=False,
-            respect_retry_after_header=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
-        self._session.headers.update(
-            {
-                "Authorization": f"Bearer {secret_key}",
-                "Accept": "application/json",
-                "User-Agent": "marketplace-backend/1.0",
-            }
+            session=session,
         )
 
     # --- payments ---------------------------------------------------------------------
@@ -291,8 +271,8 @@ class PaystackGateway:
 
     def verify(self, reference: str, *, transaction_id: str | None = None) -> VerifiedPayment:
         # Paystack verifies by reference only: a webhook's transaction id adds nothing.
-        _require(reference, "reference")
-        data = self._call("GET", f"/transaction/verify/{_segment(reference)}", _Transaction, operation="verify")
+        require(reference, "reference")
+        data = self._call("GET", f"/transaction/verify/{path_segment(reference)}", _Transaction, operation="verify")
         return VerifiedPayment(
             gateway=self.name,
             gateway_id=str(data.id),
@@ -314,7 +294,7 @@ class PaystackGateway:
     def refund(
         self, *, reference: str, amount: int | None = None, currency: str | None = None, note: str | None = None
     ) -> RefundResult:
-        _require(reference, "reference")
+        require(reference, "reference")
         body: dict[str, Any] = {"transaction": reference}
         if amount is not None:
             body["amount"] = amount
@@ -335,13 +315,13 @@ class PaystackGateway:
         )
 
     def get_refund(self, refund_id: str) -> RefundResult:
-        _require(refund_id, "refund_id")
-        data = self._call("GET", f"/refund/{_segment(refund_id)}", _RefundFetched, operation="get_refund")
+        require(refund_id, "refund_id")
+        data = self._call("GET", f"/refund/{path_segment(refund_id)}", _RefundFetched, operation="get_refund")
         return self._refund(data)
 
     def list_refunds(self, reference: str) -> list[RefundResult]:
         """``GET /refund?transaction=<reference>`` (newest first at Paystack), every page; oldest first here."""
-        _require(reference, "reference")
+        require(reference, "reference")
         found: list[RefundResult] = []
         for page in range(1, MAX_REFUND_PAGES + 1):
             params: dict[str, str | int] = {"transaction": reference, "perPage": REFUNDS_PAGE_SIZE, "page": page}
@@ -412,7 +392,7 @@ class PaystackGateway:
     def initiate_transfer(
         self, *, reference: str, amount: int, currency: str, recipient_code: str, reason: str | None = None
     ) -> TransferResult:
-        _require(reference, "reference")
+        require(reference, "reference")
         body: dict[str, Any] = {
             "source": "balance",
             "amount": amount,
@@ -426,8 +406,8 @@ class PaystackGateway:
         return self._transfer(data)
 
     def verify_transfer(self, reference: str) -> TransferResult:
-        _require(reference, "reference")
-        data = self._call("GET", f"/transfer/verify/{_segment(reference)}", _Transfer, operation="verify_transfer")
+        require(reference, "reference")
+        data = self._call("GET", f"/transfer/verify/{path_segment(reference)}", _Transfer, operation="verify_transfer")
         return self._transfer(data)
 
     # --- transport --------------------------------------------------------------------
@@ -470,22 +450,10 @@ class PaystackGateway:
         *,
         operation: str,
         json: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
+        params: Mapping[str, str | int] | None = None,
     ) -> requests.Response:
-        try:
-            response = self._session.request(
-                method, self._base_url + path, json=json, params=params, timeout=self._timeout
-            )
-        except requests.RequestException as exc:
-            logger.warning("gateway unreachable", gateway=self.name, operation=operation, error=type(exc).__name__)
-            raise GatewayUnavailable(type(exc).__name__, gateway=self.name) from exc
-        if response.status_code in RETRY_STATUSES or response.status_code >= 500:
-            logger.warning("gateway unavailable", gateway=self.name, operation=operation, status=response.status_code)
-            status = response.status_code
-            raise GatewayUnavailable(f"HTTP {status}", gateway=self.name, http_status=status)
-        if response.status_code >= 300:
-            raise self._api_error(response, operation)
-        return response
+        body = jsonlib.dumps(json).encode("utf-8") if json is not None else None
+        return self._http.send(method, path, operation=operation, body=body, params=params)
 
     def _api_error(self, response: requests.Response, operation: str) -> GatewayApiError:
         try:
@@ -519,12 +487,3 @@ class PaystackGateway:
             message = str(getattr(parsed, "message", "")) or "status false"
             raise GatewayApiError(message, gateway=self.name, http_status=response.status_code)
         return parsed
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")
-
-
-def _require(value: str, what: str) -> None:
-    if not value:
-        raise ValueError(f"{what} must not be empty")
