@@ -18,7 +18,7 @@ Errors:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, NotRequired, Protocol, TypedDict, Unpack, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -152,6 +152,17 @@ class GatewayUnavailable(TransientError):
         self.http_status = http_status
 
 
+class PaymentStart(TypedDict):
+    """What ``initialize`` is given (keyword arguments): the payment to start."""
+
+    reference: str
+    amount: int
+    currency: str
+    email: str
+    callback_url: NotRequired[str | None]
+    metadata: NotRequired[dict[str, object] | None]
+
+
 @runtime_checkable
 class PaymentGateway(Protocol):
     """One payment gateway. Amounts are integer minor units; currencies ISO 4217 codes."""
@@ -160,16 +171,7 @@ class PaymentGateway(Protocol):
     mode: str | None
     """``test`` or ``live``: the mode of the configured key, which a verified payment must match."""
 
-    def initialize(
-        self,
-        *,
-        reference: str,
-        amount: int,
-        currency: str,
-        email: str,
-        callback_url: str | None = None,
-        metadata: dict[str, object] | None = None,
-    ) -> InitializedPayment:
+    def initialize(self, **payment: Unpack[PaymentStart]) -> InitializedPayment:
         """Start a payment; the buyer pays at ``authorization_url``. Not retried on a read timeout."""
         ...
 

@@ -40,31 +40,17 @@ worker in a VPC with a NAT gateway and an Elastic IP (that IP is what is allow-l
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar, Unpack
 
 import requests
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from market.domain.errors import GatewayError, TransientError
 from market.domain.money import Money, minor_unit_exponent
-from market.gateways.base import (
-    Bank,
-    GatewayApiError,
-    GatewayNotFound,
-    InitializedPayment,
-    PaymentStatus,
-    RefundResult,
-    RefundStatus,
-    ResolvedAccount,
-    TransferRecipient,
-    TransferResult,
-    TransferStatus,
-    VerifiedPayment,
-)
-from market.gateways.transport import GatewayHttp, path_segment, require
+from market.gateways import base as port
+from market.gateways.transport import GatewayClient, RefusalBody, path_segment, require
 from market.observability import logger
 
 GATEWAY_NAME: Final = "flutterwave"
@@ -78,19 +64,19 @@ BANK_COUNTRIES: Final = {"NGN": "NG", "GHS": "GH", "KES": "KE", "ZAR": "ZA", "UG
 _LOOKUPS: Final = frozenset({"verify", "verify_by_reference", "get_refund", "verify_transfer"})
 _NOT_FOUND_WORDS: Final = ("not found", "no transaction was found")
 
-_PAYMENT_STATUSES: Final[dict[str, PaymentStatus]] = {
+_PAYMENT_STATUSES: Final[dict[str, port.PaymentStatus]] = {
     "successful": "success",
     "failed": "failed",
     "pending": "pending",
 }
-_REFUND_STATUSES: Final[dict[str, RefundStatus]] = {
+_REFUND_STATUSES: Final[dict[str, port.RefundStatus]] = {
     "completed": "processed",
     "failed": "failed",
     "processing": "pending",
     "pending": "pending",
     "new": "pending",
 }
-_TRANSFER_STATUSES: Final[dict[str, TransferStatus]] = {
+_TRANSFER_STATUSES: Final[dict[str, port.TransferStatus]] = {
     "SUCCESSFUL": "success",
     "FAILED": "failed",
     "NEW": "pending",
@@ -110,9 +96,8 @@ class _Envelope[T](_Lenient):
     data: T
 
 
-class _ErrorBody(_Lenient):
+class _ErrorBody(RefusalBody):
     status: str = "error"
-    message: str = ""
 
 
 class _HostedLink(_Lenient):
@@ -197,72 +182,45 @@ class _TransferList(_Lenient):
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class FlutterwaveGateway:
+class FlutterwaveGateway(GatewayClient):
     """``PaymentGateway`` for Flutterwave v3 (or the local emulator, which speaks the same API).
 
     ``base_url`` includes the version: ``https://api.flutterwave.com/v3``.
     """
 
     name = GATEWAY_NAME
-    mode: str | None
-
-    def __init__(
-        self,
-        base_url: str,
-        secret_key: str,
-        timeout: float,
-        *,
-        retries: int = 2,
-        backoff_factor: float = 0.3,
-        session: requests.Session | None = None,
-    ) -> None:
-        # Test keys are FLWSECK_TEST-...; a test payment must never pay a live order (and the other way round).
-        self.mode = "test" if secret_key.startswith("FLWSECK_TEST") else "live"
-        self._http = GatewayHttp(
-            self.name,
-            base_url,
-            secret_key,
-            timeout,
-            refused=self._api_error,
-            retries=retries,
-            backoff_factor=backoff_factor,
-            session=session,
-        )
+    test_key_prefix = "FLWSECK_TEST"
+    envelope = _Envelope
+    error_body = _ErrorBody
 
     # --- payments ---------------------------------------------------------------------
 
-    def initialize(
-        self,
-        *,
-        reference: str,
-        amount: int,
-        currency: str,
-        email: str,
-        callback_url: str | None = None,
-        metadata: dict[str, object] | None = None,
-    ) -> InitializedPayment:
+    def initialize(self, **payment: Unpack[port.PaymentStart]) -> port.InitializedPayment:
+        reference, currency, callback_url = payment["reference"], payment["currency"], payment.get("callback_url")
         require(reference, "reference")
         if not callback_url:
             # Flutterwave Standard requires redirect_url; the checkout builds it from PUBLIC_API_URL.
-            raise GatewayApiError("a redirect URL is required (set PublicApiUrl)", gateway=self.name, http_status=None)
+            raise port.GatewayApiError(
+                "a redirect URL is required (set PublicApiUrl)", gateway=self.name, http_status=None
+            )
         body: dict[str, Any] = {
             "tx_ref": reference,
-            "amount": Money(amount, currency).to_major(),
+            "amount": Money(payment["amount"], currency).to_major(),
             "currency": currency,
             "redirect_url": callback_url,
-            "customer": {"email": email},
+            "customer": {"email": payment["email"]},
         }
-        if metadata:
+        if metadata := payment.get("metadata"):
             body["meta"] = metadata
         data = self._call("POST", "/payments", _HostedLink, body=body, operation="initialize")
-        return InitializedPayment(gateway=self.name, reference=reference, authorization_url=data.link)
+        return port.InitializedPayment(gateway=self.name, reference=reference, authorization_url=data.link)
 
-    def verify(self, reference: str, *, transaction_id: str | None = None) -> VerifiedPayment:
+    def verify(self, reference: str, *, transaction_id: str | None = None) -> port.VerifiedPayment:
         require(reference, "reference")
         if transaction_id:
             try:
                 by_id = self._verified(f"/transactions/{path_segment(transaction_id)}/verify", operation="verify")
-            except GatewayNotFound:
+            except port.GatewayNotFound:
                 logger.info("transaction id unknown at gateway", gateway=self.name, reference=reference)
                 by_id = None
             if by_id is not None and by_id.reference == reference and by_id.is_successful:
@@ -274,11 +232,11 @@ class FlutterwaveGateway:
             "/transactions/verify_by_reference", operation="verify_by_reference", params={"tx_ref": reference}
         )
 
-    def _verified(self, path: str, *, operation: str, params: dict[str, str] | None = None) -> VerifiedPayment:
+    def _verified(self, path: str, *, operation: str, params: dict[str, str] | None = None) -> port.VerifiedPayment:
         data = self._call("GET", path, _Transaction, params=params, operation=operation)
         status = data.status.strip().lower()
         successful = status == "successful"
-        return VerifiedPayment(
+        return port.VerifiedPayment(
             gateway=self.name,
             gateway_id=str(data.id),
             reference=data.tx_ref,
@@ -297,14 +255,14 @@ class FlutterwaveGateway:
 
     def refund(
         self, *, reference: str, amount: int | None = None, currency: str | None = None, note: str | None = None
-    ) -> RefundResult:
+    ) -> port.RefundResult:
         paid = self.verify(reference)
         if not paid.is_successful:
-            raise GatewayApiError(
+            raise port.GatewayApiError(
                 f"the payment is {paid.gateway_status}, not successful", gateway=self.name, http_status=None
             )
         if currency and currency != paid.currency:
-            raise GatewayApiError(f"the payment is in {paid.currency}", gateway=self.name, http_status=None)
+            raise port.GatewayApiError(f"the payment is in {paid.currency}", gateway=self.name, http_status=None)
         body: dict[str, Any] = {}
         if amount is not None:
             body["amount"] = Money(amount, paid.currency).to_major()
@@ -312,7 +270,7 @@ class FlutterwaveGateway:
             body["comments"] = note
         path = f"/transactions/{path_segment(paid.gateway_id)}/refund"
         data = self._call("POST", path, _RefundCreated, body=body, operation="refund")
-        return RefundResult(
+        return port.RefundResult(
             gateway=self.name,
             id=str(data.id),
             transaction_reference=paid.reference,
@@ -323,13 +281,13 @@ class FlutterwaveGateway:
             created_at=data.created_at,
         )
 
-    def get_refund(self, refund_id: str) -> RefundResult:
+    def get_refund(self, refund_id: str) -> port.RefundResult:
         require(refund_id, "refund_id")
         data = self._call("GET", f"/refunds/{path_segment(refund_id)}", _RefundFetched, operation="get_refund")
         # The refund names its transaction by id only: the transaction says which tx_ref it paid.
         paid = self._verified(f"/transactions/{data.transaction_id}/verify", operation="verify")
         currency = data.currency or paid.currency
-        return RefundResult(
+        return port.RefundResult(
             gateway=self.name,
             id=str(data.id),
             transaction_reference=paid.reference,
@@ -340,20 +298,20 @@ class FlutterwaveGateway:
             created_at=data.created_at,
         )
 
-    def list_refunds(self, reference: str) -> list[RefundResult]:
+    def list_refunds(self, reference: str) -> list[port.RefundResult]:
         """Every refund of the payment ``reference``: ``GET /refunds?id=<transaction id>``, every page, oldest first."""
         require(reference, "reference")
         try:
             paid = self.verify(reference)
-        except GatewayNotFound:
+        except port.GatewayNotFound:
             return []  # no payment, so no refund of it
-        found: list[RefundResult] = []
+        found: list[port.RefundResult] = []
         for page in range(1, MAX_REFUND_PAGES + 1):
             params = {"id": paid.gateway_id, "page": str(page)}
             response = self._send("GET", "/refunds", params=params, operation="list_refunds")
             listed = self._parse(response, _RefundList, operation="list_refunds")
             found.extend(
-                RefundResult(
+                port.RefundResult(
                     gateway=self.name,
                     id=str(item.id),
                     transaction_reference=paid.reference,
@@ -372,26 +330,28 @@ class FlutterwaveGateway:
 
     # --- banks and payouts ------------------------------------------------------------
 
-    def list_banks(self, currency: str) -> list[Bank]:
+    def list_banks(self, currency: str) -> list[port.Bank]:
         country = BANK_COUNTRIES.get(currency)
         if country is None:
             return []
         response = self._send("GET", f"/banks/{country}", operation="list_banks")
         banks = self._parse(response, _Envelope[list[_Bank]], operation="list_banks").data
-        return [Bank(name=bank.name, code=bank.code, currency=currency, country=country) for bank in banks]
+        return [port.Bank(name=bank.name, code=bank.code, currency=currency, country=country) for bank in banks]
 
-    def resolve_account(self, *, account_number: str, bank_code: str) -> ResolvedAccount:
+    def resolve_account(self, *, account_number: str, bank_code: str) -> port.ResolvedAccount:
         body = {"account_number": account_number, "account_bank": bank_code}
         data = self._call("POST", "/accounts/resolve", _Resolved, body=body, operation="resolve_account")
-        return ResolvedAccount(account_number=data.account_number, account_name=data.account_name, bank_code=bank_code)
+        return port.ResolvedAccount(
+            account_number=data.account_number, account_name=data.account_name, bank_code=bank_code
+        )
 
     def create_transfer_recipient(
         self, *, name: str, account_number: str, bank_code: str, currency: str
-    ) -> TransferRecipient:
+    ) -> port.TransferRecipient:
         """No API call: a v3 transfer names the bank and account itself, so they are the recipient code."""
         if RECIPIENT_SEPARATOR in bank_code or not bank_code or not account_number:
-            raise GatewayApiError("invalid bank code or account number", gateway=self.name, http_status=None)
-        return TransferRecipient(
+            raise port.GatewayApiError("invalid bank code or account number", gateway=self.name, http_status=None)
+        return port.TransferRecipient(
             gateway=self.name,
             recipient_code=f"{bank_code}{RECIPIENT_SEPARATOR}{account_number}",
             name=name,
@@ -412,11 +372,11 @@ class FlutterwaveGateway:
 
     def initiate_transfer(
         self, *, reference: str, amount: int, currency: str, recipient_code: str, reason: str | None = None
-    ) -> TransferResult:
+    ) -> port.TransferResult:
         require(reference, "reference")
         bank_code, separator, account_number = recipient_code.partition(RECIPIENT_SEPARATOR)
         if not separator or not bank_code or not account_number:
-            raise GatewayApiError("not a Flutterwave transfer recipient", gateway=self.name, http_status=None)
+            raise port.GatewayApiError("not a Flutterwave transfer recipient", gateway=self.name, http_status=None)
         body: dict[str, Any] = {
             "account_bank": bank_code,
             "account_number": account_number,
@@ -429,13 +389,13 @@ class FlutterwaveGateway:
         data = self._call("POST", "/transfers", _Transfer, body=body, operation="initiate_transfer")
         return self._transfer(data)
 
-    def verify_transfer(self, reference: str) -> TransferResult:
+    def verify_transfer(self, reference: str) -> port.TransferResult:
         """The transfer with our ``reference``, looked up in ``GET /transfers?reference=``.
 
         The reference filter is not in Flutterwave's v3 reference (the SDK's list sends it): when an
-        answer is not filtered, the pages are read until the reference shows up. ``GatewayNotFound``
+        answer is not filtered, the pages are read until the reference shows up. ``port.GatewayNotFound``
         only when every page was read (or the filtered answer is empty); more pages than
-        ``MAX_TRANSFER_PAGES`` without it is a ``GatewayApiError``, never "not found": a payout must
+        ``MAX_TRANSFER_PAGES`` without it is a ``port.GatewayApiError``, never "not found": a payout must
         not be given back while its transfer may exist.
         """
         require(reference, "reference")
@@ -447,14 +407,14 @@ class FlutterwaveGateway:
                 if transfer.reference == reference:
                     return self._transfer(transfer)
             if not listed.data or page >= listed.meta.page_info.total_pages:
-                raise GatewayNotFound("Transfer not found", gateway=self.name, http_status=response.status_code)
+                raise port.GatewayNotFound("Transfer not found", gateway=self.name, http_status=response.status_code)
         logger.warning("transfer not found in the pages read", gateway=self.name, reference=reference)
-        raise GatewayApiError("transfer list not filtered by reference", gateway=self.name, http_status=None)
+        raise port.GatewayApiError("transfer list not filtered by reference", gateway=self.name, http_status=None)
 
-    def _transfer(self, data: _Transfer) -> TransferResult:
+    def _transfer(self, data: _Transfer) -> port.TransferResult:
         status = data.status.strip().upper()
         mapped = _TRANSFER_STATUSES.get(status, "pending")
-        return TransferResult(
+        return port.TransferResult(
             gateway=self.name,
             reference=data.reference,
             transfer_code=str(data.id),
@@ -476,53 +436,13 @@ class FlutterwaveGateway:
             return Money.from_major(major, currency).amount
         except ValueError as exc:
             logger.warning("gateway amount finer than the minor unit", gateway=self.name, operation=operation)
-            raise GatewayApiError("unusable amount", gateway=self.name, http_status=None) from exc
+            raise port.GatewayApiError("unusable amount", gateway=self.name, http_status=None) from exc
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        model: type[ModelT],
-        *,
-        operation: str,
-        body: dict[str, Any] | None = None,
-        params: dict[str, str] | None = None,
-    ) -> ModelT:
-        response = self._send(method, path, body=body, params=params, operation=operation)
-        envelope_model: type[_Envelope[ModelT]] = _Envelope[model]  # type: ignore[valid-type]  # parametrised at runtime
-        return self._parse(response, envelope_model, operation=operation).data
+    def _encode(self, body: dict[str, Any]) -> bytes:
+        return encode_json(body).encode("utf-8")
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        body: dict[str, Any] | None = None,
-        params: Mapping[str, str | int] | None = None,
-    ) -> requests.Response:
-        data = encode_json(body).encode("utf-8") if body is not None else None
-        return self._http.send(method, path, operation=operation, body=data, params=params)
-
-    def _api_error(self, response: requests.Response, operation: str) -> GatewayApiError:
-        try:
-            body = _ErrorBody.model_validate_json(response.content)
-        except ValidationError:
-            body = _ErrorBody(message=f"HTTP {response.status_code}")
-        message = body.message or f"HTTP {response.status_code}"
-        logger.info(
-            "gateway refused request",
-            gateway=self.name,
-            operation=operation,
-            status=response.status_code,
-            gateway_message=message,
-        )
-        lowered = message.strip().lower()
-        not_found = response.status_code == 404 or (
-            operation in _LOOKUPS and any(words in lowered for words in _NOT_FOUND_WORDS)
-        )
-        error_class = GatewayNotFound if not_found else GatewayApiError
-        return error_class(message, gateway=self.name, http_status=response.status_code)
+    def _means_not_found(self, message: str, operation: str) -> bool:
+        return operation in _LOOKUPS and any(words in message for words in _NOT_FOUND_WORDS)
 
     def _parse(self, response: requests.Response, model: type[ModelT], *, operation: str) -> ModelT:
         try:
@@ -530,7 +450,7 @@ class FlutterwaveGateway:
             parsed = model.model_validate(json.loads(response.content, parse_float=Decimal))
         except (ValueError, ValidationError) as exc:
             logger.warning("gateway answer unusable", gateway=self.name, operation=operation)
-            raise GatewayApiError("unusable answer", gateway=self.name, http_status=response.status_code) from exc
+            raise port.GatewayApiError("unusable answer", gateway=self.name, http_status=response.status_code) from exc
         return parsed
 
 

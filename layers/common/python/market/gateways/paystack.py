@@ -18,28 +18,14 @@ pydantic models (unknown fields ignored), then mapped to the neutral models of `
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, Unpack
 
 import requests
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from market.gateways.base import (
-    Bank,
-    GatewayApiError,
-    GatewayNotFound,
-    InitializedPayment,
-    PaymentStatus,
-    RefundResult,
-    RefundStatus,
-    ResolvedAccount,
-    TransferRecipient,
-    TransferResult,
-    TransferStatus,
-    VerifiedPayment,
-)
-from market.gateways.transport import GatewayHttp, path_segment, require
+from market.gateways import base as port
+from market.gateways.transport import GatewayClient, RefusalBody, path_segment, require
 from market.observability import logger
 
 GATEWAY_NAME: Final = "paystack"
@@ -51,7 +37,7 @@ MAX_REFUND_PAGES: Final = 10
 # Paystack's recipient type per currency (PAYSTACK.md §6); KES could also be mobile_money.
 RECIPIENT_TYPES: Final = {"NGN": "nuban", "GHS": "ghipss", "KES": "kepss", "ZAR": "basa"}
 
-_PAYMENT_STATUSES: Final[dict[str, PaymentStatus]] = {
+_PAYMENT_STATUSES: Final[dict[str, port.PaymentStatus]] = {
     "success": "success",
     "failed": "failed",
     "abandoned": "abandoned",
@@ -61,14 +47,14 @@ _PAYMENT_STATUSES: Final[dict[str, PaymentStatus]] = {
     "processing": "pending",
     "queued": "pending",
 }
-_REFUND_STATUSES: Final[dict[str, RefundStatus]] = {
+_REFUND_STATUSES: Final[dict[str, port.RefundStatus]] = {
     "processed": "processed",
     "failed": "failed",
     "pending": "pending",
     "processing": "pending",
     "needs-attention": "needs_attention",
 }
-_TRANSFER_STATUSES: Final[dict[str, TransferStatus]] = {
+_TRANSFER_STATUSES: Final[dict[str, port.TransferStatus]] = {
     "success": "success",
     "failed": "failed",
     "abandoned": "failed",
@@ -97,11 +83,8 @@ class _Envelope[T](_Lenient):
     data: T
 
 
-class _ErrorBody(_Lenient):
+class _ErrorBody(RefusalBody):
     status: bool = False
-    message: str = ""
-    code: str | None = None
-    type: str | None = None
 
 
 class _Initialized(_Lenient):
@@ -215,65 +198,35 @@ class _Transfer(_Lenient):
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class PaystackGateway:
+class PaystackGateway(GatewayClient):
     """``PaymentGateway`` for Paystack (or the local emulator, which speaks the same API)."""
 
     name = GATEWAY_NAME
-    mode: str | None
-
-    def __init__(
-        self,
-        base_url: str,
-        secret_key: str,
-        timeout: float,
-        *,
-        retries: int = 2,
-        backoff_factor: float = 0.3,
-        session: requests.Session | None = None,
-    ) -> None:
-        # A test-mode payment must never pay a live order (and the other way round).
-        self.mode = "live" if secret_key.startswith("sk_live_") else "test"
-        self._http = GatewayHttp(
-            self.name,
-            base_url,
-            secret_key,
-            timeout,
-            refused=self._api_error,
-            retries=retries,
-            backoff_factor=backoff_factor,
-            session=session,
-        )
+    test_key_prefix = "sk_test_"
+    envelope = _Envelope
+    error_body = _ErrorBody
 
     # --- payments ---------------------------------------------------------------------
 
-    def initialize(
-        self,
-        *,
-        reference: str,
-        amount: int,
-        currency: str,
-        email: str,
-        callback_url: str | None = None,
-        metadata: dict[str, object] | None = None,
-    ) -> InitializedPayment:
-        body: dict[str, Any] = {"email": email, "amount": amount, "currency": currency, "reference": reference}
-        if callback_url:
+    def initialize(self, **payment: Unpack[port.PaymentStart]) -> port.InitializedPayment:
+        body: dict[str, Any] = {key: payment[key] for key in ("email", "amount", "currency", "reference")}
+        if callback_url := payment.get("callback_url"):
             body["callback_url"] = callback_url
-        if metadata:
+        if metadata := payment.get("metadata"):
             body["metadata"] = metadata
-        data = self._call("POST", "/transaction/initialize", _Initialized, json=body, operation="initialize")
-        return InitializedPayment(
+        data = self._call("POST", "/transaction/initialize", _Initialized, body=body, operation="initialize")
+        return port.InitializedPayment(
             gateway=self.name,
             reference=data.reference,
             authorization_url=data.authorization_url,
             access_code=data.access_code,
         )
 
-    def verify(self, reference: str, *, transaction_id: str | None = None) -> VerifiedPayment:
+    def verify(self, reference: str, *, transaction_id: str | None = None) -> port.VerifiedPayment:
         # Paystack verifies by reference only: a webhook's transaction id adds nothing.
         require(reference, "reference")
         data = self._call("GET", f"/transaction/verify/{path_segment(reference)}", _Transaction, operation="verify")
-        return VerifiedPayment(
+        return port.VerifiedPayment(
             gateway=self.name,
             gateway_id=str(data.id),
             reference=data.reference,
@@ -293,7 +246,7 @@ class PaystackGateway:
 
     def refund(
         self, *, reference: str, amount: int | None = None, currency: str | None = None, note: str | None = None
-    ) -> RefundResult:
+    ) -> port.RefundResult:
         require(reference, "reference")
         body: dict[str, Any] = {"transaction": reference}
         if amount is not None:
@@ -302,8 +255,8 @@ class PaystackGateway:
             body["currency"] = currency
         if note:
             body["merchant_note"] = note
-        data = self._call("POST", "/refund", _RefundCreated, json=body, operation="refund")
-        return RefundResult(
+        data = self._call("POST", "/refund", _RefundCreated, body=body, operation="refund")
+        return port.RefundResult(
             gateway=self.name,
             id=str(data.id),
             transaction_reference=data.transaction.reference,
@@ -314,15 +267,15 @@ class PaystackGateway:
             created_at=data.created_at,
         )
 
-    def get_refund(self, refund_id: str) -> RefundResult:
+    def get_refund(self, refund_id: str) -> port.RefundResult:
         require(refund_id, "refund_id")
         data = self._call("GET", f"/refund/{path_segment(refund_id)}", _RefundFetched, operation="get_refund")
         return self._refund(data)
 
-    def list_refunds(self, reference: str) -> list[RefundResult]:
+    def list_refunds(self, reference: str) -> list[port.RefundResult]:
         """``GET /refund?transaction=<reference>`` (newest first at Paystack), every page; oldest first here."""
         require(reference, "reference")
-        found: list[RefundResult] = []
+        found: list[port.RefundResult] = []
         for page in range(1, MAX_REFUND_PAGES + 1):
             params: dict[str, str | int] = {"transaction": reference, "perPage": REFUNDS_PAGE_SIZE, "page": page}
             response = self._send("GET", "/refund", params=params, operation="list_refunds")
@@ -332,8 +285,8 @@ class PaystackGateway:
                 break
         return sorted(found, key=lambda refund: int(refund.id) if refund.id.isdigit() else 0)  # ids grow with time
 
-    def _refund(self, data: _RefundFetched) -> RefundResult:
-        return RefundResult(
+    def _refund(self, data: _RefundFetched) -> port.RefundResult:
+        return port.RefundResult(
             gateway=self.name,
             id=str(data.id),
             transaction_reference=data.transaction_reference,
@@ -346,14 +299,16 @@ class PaystackGateway:
 
     # --- banks and payouts ------------------------------------------------------------
 
-    def list_banks(self, currency: str) -> list[Bank]:
-        banks: list[Bank] = []
+    def list_banks(self, currency: str) -> list[port.Bank]:
+        banks: list[port.Bank] = []
         params: dict[str, str | int] = {"currency": currency, "perPage": BANKS_PAGE_SIZE, "use_cursor": "true"}
         for _ in range(MAX_BANK_PAGES):
             response = self._send("GET", "/bank", params=params, operation="list_banks")
             page = self._parse(response, _BankList, operation="list_banks")
             banks.extend(
-                Bank(name=bank.name, code=bank.code, currency=bank.currency, country=bank.country, active=bank.active)
+                port.Bank(
+                    name=bank.name, code=bank.code, currency=bank.currency, country=bank.country, active=bank.active
+                )
                 for bank in page.data
                 if not bank.is_deleted
             )
@@ -362,14 +317,16 @@ class PaystackGateway:
             params["next"] = page.meta.next
         return banks
 
-    def resolve_account(self, *, account_number: str, bank_code: str) -> ResolvedAccount:
+    def resolve_account(self, *, account_number: str, bank_code: str) -> port.ResolvedAccount:
         params = {"account_number": account_number, "bank_code": bank_code}
         data = self._call("GET", "/bank/resolve", _Resolved, params=params, operation="resolve_account")
-        return ResolvedAccount(account_number=data.account_number, account_name=data.account_name, bank_code=bank_code)
+        return port.ResolvedAccount(
+            account_number=data.account_number, account_name=data.account_name, bank_code=bank_code
+        )
 
     def create_transfer_recipient(
         self, *, name: str, account_number: str, bank_code: str, currency: str
-    ) -> TransferRecipient:
+    ) -> port.TransferRecipient:
         body = {
             "type": RECIPIENT_TYPES.get(currency, "nuban"),
             "name": name,
@@ -377,8 +334,8 @@ class PaystackGateway:
             "bank_code": bank_code,
             "currency": currency,
         }
-        data = self._call("POST", "/transferrecipient", _Recipient, json=body, operation="create_transfer_recipient")
-        return TransferRecipient(
+        data = self._call("POST", "/transferrecipient", _Recipient, body=body, operation="create_transfer_recipient")
+        return port.TransferRecipient(
             gateway=self.name,
             recipient_code=data.recipient_code,
             name=data.name,
@@ -391,7 +348,7 @@ class PaystackGateway:
 
     def initiate_transfer(
         self, *, reference: str, amount: int, currency: str, recipient_code: str, reason: str | None = None
-    ) -> TransferResult:
+    ) -> port.TransferResult:
         require(reference, "reference")
         body: dict[str, Any] = {
             "source": "balance",
@@ -402,19 +359,19 @@ class PaystackGateway:
         }
         if reason:
             body["reason"] = reason
-        data = self._call("POST", "/transfer", _Transfer, json=body, operation="initiate_transfer")
+        data = self._call("POST", "/transfer", _Transfer, body=body, operation="initiate_transfer")
         return self._transfer(data)
 
-    def verify_transfer(self, reference: str) -> TransferResult:
+    def verify_transfer(self, reference: str) -> port.TransferResult:
         require(reference, "reference")
         data = self._call("GET", f"/transfer/verify/{path_segment(reference)}", _Transfer, operation="verify_transfer")
         return self._transfer(data)
 
     # --- transport --------------------------------------------------------------------
 
-    def _transfer(self, data: _Transfer) -> TransferResult:
+    def _transfer(self, data: _Transfer) -> port.TransferResult:
         failure = data.failures if isinstance(data.failures, str) and data.failures else None
-        return TransferResult(
+        return port.TransferResult(
             gateway=self.name,
             reference=data.reference,
             transfer_code=data.transfer_code,
@@ -428,62 +385,19 @@ class PaystackGateway:
             transferred_at=data.transferred_at,
         )
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        model: type[ModelT],
-        *,
-        operation: str,
-        json: dict[str, Any] | None = None,
-        params: dict[str, str] | None = None,
-    ) -> ModelT:
-        response = self._send(method, path, json=json, params=params, operation=operation)
-        envelope_model: type[_Envelope[ModelT]] = _Envelope[model]  # type: ignore[valid-type]  # parametrised at runtime
-        envelope = self._parse(response, envelope_model, operation=operation)
-        return envelope.data
+    def _encode(self, body: dict[str, Any]) -> bytes:
+        return jsonlib.dumps(body).encode("utf-8")
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        json: dict[str, Any] | None = None,
-        params: Mapping[str, str | int] | None = None,
-    ) -> requests.Response:
-        body = jsonlib.dumps(json).encode("utf-8") if json is not None else None
-        return self._http.send(method, path, operation=operation, body=body, params=params)
-
-    def _api_error(self, response: requests.Response, operation: str) -> GatewayApiError:
-        try:
-            body = _ErrorBody.model_validate_json(response.content)
-        except ValidationError:
-            body = _ErrorBody(message=f"HTTP {response.status_code}")
-        message = body.message or f"HTTP {response.status_code}"
-        logger.info(
-            "gateway refused request",
-            gateway=self.name,
-            operation=operation,
-            status=response.status_code,
-            code=body.code,
-            gateway_message=message,
-        )
-        not_found = response.status_code == 404 or (
-            operation == "verify" and message.strip().lower() == _REFERENCE_NOT_FOUND
-        )
-        error_class = GatewayNotFound if not_found else GatewayApiError
-        return error_class(
-            message, gateway=self.name, http_status=response.status_code, code=body.code, error_type=body.type
-        )
+    def _means_not_found(self, message: str, operation: str) -> bool:
+        return operation == "verify" and message == _REFERENCE_NOT_FOUND
 
     def _parse(self, response: requests.Response, model: type[ModelT], *, operation: str) -> ModelT:
         try:
             parsed = model.model_validate_json(response.content)
         except ValidationError as exc:
             logger.warning("gateway answer unusable", gateway=self.name, operation=operation, errors=exc.error_count())
-            raise GatewayApiError("unusable answer", gateway=self.name, http_status=response.status_code) from exc
+            raise port.GatewayApiError("unusable answer", gateway=self.name, http_status=response.status_code) from exc
         if getattr(parsed, "status", True) is not True:
             message = str(getattr(parsed, "message", "")) or "status false"
-            raise GatewayApiError(message, gateway=self.name, http_status=response.status_code)
+            raise port.GatewayApiError(message, gateway=self.name, http_status=response.status_code)
         return parsed
