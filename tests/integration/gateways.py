@@ -70,6 +70,10 @@ class Driver:
     def _paid_amount(self, amount: int | None, currency: str | None) -> dict[str, Any]:
         raise NotImplementedError
 
+    def decline(self, reference: str) -> None:
+        """What the payment page's Decline does (its webhook included)."""
+        _ok(requests.post(f"{self.url}/_emulator/transactions/{reference}/decline", timeout=TIMEOUT))
+
     def resend_webhook(self, reference: str, times: int = 1) -> list[int]:
         """The last webhook for ``reference`` again, ``times`` times; the delivery ids."""
         response = requests.post(

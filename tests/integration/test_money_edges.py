@@ -1,9 +1,10 @@
 """Money at the edges (issue 13) over the local stack: the real handlers, the real Paystack client and the
 Paystack emulator's controls (pay after a decline or expiry, pay another amount, lost answers, needs-attention,
-webhook holds released newest first)."""
+webhook holds released newest first). Paying after a decline or an expiry runs for both gateways (``driver``)."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ import requests
 
 from tests.helpers import wait_until
 from tests.integration.factories import a_published_product, a_user, an_order, bearer, order_status, pay
+from tests.integration.gateways import Driver
 from tests.integration.money import assert_ledger_matches_balance, expected_net, ledger
 
 TIMEOUT = 30
@@ -84,15 +86,21 @@ def refund(stack: Any, token: str, order_id: str, body: Any = None, key: str | N
 # ---------------------------------------------------------------- paying after a failed attempt
 
 
-def test_a_buyer_who_pays_after_a_decline_is_settled_once_and_gets_one_email(stack: Any, shop: dict[str, Any]) -> None:
-    checkout = an_order(stack, shop["token"], shop["product"]["id"])
+def test_a_buyer_who_pays_after_a_decline_is_settled_once_and_gets_one_email(
+    stack: Any, shop: dict[str, Any], driver: Driver
+) -> None:
+    checkout = an_order(stack, shop["token"], shop["product"]["id"], gateway=driver.name)
     order_id, reference = checkout["order"]["id"], checkout["payment"]["reference"]
-    control(stack, f"transactions/{reference}/decline")
+    driver.decline(reference)
     verified = requests.post(f"{stack.api}/orders/{order_id}/verify", headers=bearer(shop["token"]), timeout=TIMEOUT)
     assert verified.json()["status"] == "failed"
 
-    pay(stack, reference)  # the same page, a second try
-    control(stack, f"transactions/{reference}/webhook", times=2, concurrent=True)
+    driver.pay(reference)  # the same page, a second try
+    threads = [threading.Thread(target=driver.resend_webhook, args=(reference,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
     wait_status(stack, shop["token"], order_id, "paid")
     wait_until(lambda: emails_about(stack, order_id), timeout=30, what="delivery email")
@@ -103,8 +111,8 @@ def test_a_buyer_who_pays_after_a_decline_is_settled_once_and_gets_one_email(sta
     assert_ledger_matches_balance(stack, shop["creator"]["id"])
 
 
-def test_a_buyer_who_pays_after_the_order_expired_is_settled(stack: Any, shop: dict[str, Any]) -> None:
-    checkout = an_order(stack, shop["token"], shop["product"]["id"])
+def test_a_buyer_who_pays_after_the_order_expired_is_settled(stack: Any, shop: dict[str, Any], driver: Driver) -> None:
+    checkout = an_order(stack, shop["token"], shop["product"]["id"], gateway=driver.name)
     order_id, reference = checkout["order"]["id"], checkout["payment"]["reference"]
     stack.set_clock(DAY + 3600)
     try:
@@ -113,7 +121,7 @@ def test_a_buyer_who_pays_after_the_order_expired_is_settled(stack: Any, shop: d
         stack.set_clock(0)
     assert order_status(stack, shop["token"], order_id) == "expired"
 
-    pay(stack, reference)
+    driver.pay(reference)
 
     wait_status(stack, shop["token"], order_id, "paid")
     assert len(sales_of(stack, shop["creator"]["id"], order_id)) == 1
