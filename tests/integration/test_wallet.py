@@ -20,9 +20,10 @@ import requests
 
 from tests.helpers import wait_until
 from tests.integration.factories import a_published_product, a_user, bearer
-from tests.integration.gateways import Driver, paystack
+from tests.integration.gateways import FLUTTERWAVE_SECRET_KEY, Driver, flutterwave, paystack
 
 TIMEOUT = 30
+RECONCILE_AFTER_SECONDS = 600  # past market.services.refunds.RECONCILE_AFTER (2 minutes): younger open refunds wait
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -364,6 +365,58 @@ def test_a_refund_event_delivered_again_debits_once(stack: Any, creator: Creator
     wait_until(lambda: stack.queue_depth("PaymentsQueue") == 0, timeout=30, what="the payments queue to drain")
     assert balance(stack, creator)["available"] == 475000 - 190000
     assert [e["amount"] for e in ledger(stack, creator) if e["type"] == "refund"] == [-200000]
+    assert_balances_equal_the_ledger(stack, creator)
+
+
+def flutterwave_refunds(stack: Any, reference: str) -> list[dict[str, Any]]:
+    """The refunds Flutterwave holds for the payment ``reference``, through its own API."""
+    headers = {"Authorization": f"Bearer {FLUTTERWAVE_SECRET_KEY}"}
+    paid = requests.get(
+        f"{stack.flutterwave}/v3/transactions/verify_by_reference",
+        params={"tx_ref": reference},
+        headers=headers,
+        timeout=TIMEOUT,
+    )
+    transaction_id = paid.json()["data"]["id"]
+    listed = requests.get(
+        f"{stack.flutterwave}/v3/refunds", params={"id": transaction_id}, headers=headers, timeout=TIMEOUT
+    )
+    return list(listed.json()["data"])
+
+
+def reconcile_refunds_later(stack: Any) -> None:
+    """The refund reconciler's scheduled run, late enough that it looks at the refunds just made."""
+    stack.set_clock(RECONCILE_AFTER_SECONDS + 60)
+    try:
+        stack.run_schedule("RefundReconcilerFunction")
+    finally:
+        stack.set_clock(0)
+
+
+def test_a_flutterwave_refund_left_processing_is_settled_by_the_refund_reconciler(stack: Any, creator: Creator) -> None:
+    driver = flutterwave(stack)
+    order, buyer_token = a_paid_order(stack, creator, driver)
+    driver.configure(refund_outcome="processing")
+    try:
+        accepted = refund(stack, creator, order, 100000)
+    finally:
+        driver.configure(refund_outcome="completed")
+    assert accepted["refund"]["status"] == "pending"
+    reconcile_refunds_later(stack)
+    assert order_view(stack, order["id"], buyer_token)["status"] == "paid"  # still processing at Flutterwave
+    [at_flutterwave] = flutterwave_refunds(stack, order["reference"])
+
+    completed = requests.post(f"{stack.flutterwave}/_emulator/refunds/{at_flutterwave['id']}/complete", timeout=TIMEOUT)
+    assert completed.status_code == 200, completed.text
+    reconcile_refunds_later(stack)
+
+    wait_until(
+        lambda: order_view(stack, order["id"], buyer_token)["status"] == "partially_refunded",
+        timeout=30,
+        what="the reconciler to settle the refund",
+    )
+    assert balance(stack, creator)["available"] == 475000 - 95000
+    assert [e["amount"] for e in ledger(stack, creator) if e["type"] == "refund"] == [-100000]
     assert_balances_equal_the_ledger(stack, creator)
 
 
