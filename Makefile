@@ -128,11 +128,16 @@ test-sam-local: venv sam-venv
 		--run $(PY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # In-process tests on two workers; then the tests that share one local stack, in one process
-# (tests/e2e drives Debian's /usr/bin/chromium through Playwright; it skips where none is installed;
-# tests/reliability is the fault storm, on a stack of its own, a few minutes).
+# (tests/e2e drives Debian's /usr/bin/chromium through Playwright; it skips where none is installed),
+# and beside them the fault storm (tests/reliability), on a stack of its own: both mostly wait on their
+# stacks, so running them side by side saves the storm's minutes. Its output follows theirs.
 test: venv sam-venv checkov-venv lint typecheck flutterwave-sdk
 	$(PY) -m pytest $(IAM_ENFORCED) tests/unit tests/localdev tests/property tests/template -q -n 2 $(PYTEST_ARGS)
-	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load tests/e2e tests/reliability -q $(PYTEST_ARGS)
+	@storm_log=$$(mktemp); \
+	$(PY) -m pytest $(IAM_ENFORCED) tests/reliability -q -p no:cacheprovider $(PYTEST_ARGS) >$$storm_log 2>&1 & storm=$$!; \
+	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS); shared=$$?; \
+	wait $$storm; stormed=$$?; echo "--- tests/reliability (the fault storm)"; cat $$storm_log; rm -f $$storm_log; \
+	test $$shared -eq 0 && test $$stormed -eq 0
 
 bench: venv
 	$(PY) -m bench
