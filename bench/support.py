@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import sys
@@ -11,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import bench  # noqa: F401 - puts the layer and the repository root on sys.path
@@ -56,6 +58,18 @@ def machine_line() -> str:
     """Interpreter, cores and load: figures taken on a busy machine are not comparable."""
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load}"
+
+
+Figures = dict[str, float | int | str | bool | None]
+
+
+def write_figures(path: Path | None, figures: Figures) -> None:
+    """Write a benchmark's figures (stable keys, ``<benchmark>.<what>``) as JSON, for ``make bench``'s
+    ``bench/results/latest.json``; nothing without ``--json``."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
 
 
 def heading(title: str) -> None:

@@ -2,7 +2,9 @@
 
 Failure policy (``market.consumers``): a transient failure (gateway 5xx or timeout, throttling, a
 busy wallet) is retried by SQS, and after maxReceiveCount the record is in the DLQ, which an
-alarm watches. The other records of the batch are not redelivered.
+alarm watches. The other records of the batch are not redelivered. ``market.services`` (pynamodb,
+botocore, the gateway client) is imported with the first message, not at the cold start (README,
+"Performance").
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from market.consumers import consumer
 from market.messages import GatewayEventMessage
 from market.observability import get_metrics, logger
-from market.services.gateway_events import handle
+
+
+def handle(message: GatewayEventMessage) -> object:
+    from market.services import gateway_events
+
+    return gateway_events.handle(message)
+
 
 handle_batch = consumer(GatewayEventMessage, handle, name="payments")
 
