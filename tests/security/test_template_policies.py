@@ -25,11 +25,11 @@ PUT, UPDATE, DELETE, BATCH_WRITE = "PutItem", "UpdateItem", "DeleteItem", "Batch
 # ConditionCheckItem, so a prefix written inside a transaction appears with those actions.
 TABLE: dict[str, dict[str, set[str]]] = {
     "AuthFunction": {
-        "USER#*": {GET, PUT, UPDATE},  # register puts the user (transaction); login/refresh/me read; login rehashes
-        "EMAIL#*": {GET, PUT},  # register's email guard (early check + transaction); login finds the user by email
+        "USER#*": {GET, PUT, UPDATE},  # register (transaction); refresh/me read (and login, for an old guard); rehash
+        "EMAIL#*": {BATCH_GET, PUT, UPDATE},  # register's guard (transaction); login reads its copy; rehash updates it
         "REFRESH#*": {GET, PUT, UPDATE},  # login puts the first token; refresh reads, spends and puts the next
         "FAMILY#*": {GET, PUT, UPDATE},  # login starts a family; refresh reads/extends it; reuse and logout revoke
-        "RATE#*": {UPDATE, DELETE},  # login attempt counters (ADD), reset after a success
+        "RATE#*": {BATCH_GET, UPDATE, DELETE, CHECK},  # login failures: read with the guard, ADD, reset, IP check
     },
     "UploadFunction": {
         "PRODUCT#*": {GET, PUT},  # create/edit/publish/archive (version-conditioned put), owner checks
