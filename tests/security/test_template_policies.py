@@ -53,9 +53,9 @@ TABLE: dict[str, dict[str, set[str]]] = {
     },
     "WebhookFunction": {},  # signature check and enqueue only: no table access at all
     "PaymentsFunction": {
-        "REF#*": {GET},  # charge.success / refund.*: the order behind the gateway's reference
-        "ORDER#*": {GET, UPDATE},  # settlement (pending -> paid / failed), refunds (refunded amount, status)
-        "TXN#*": {GET, PUT},  # settlement's exactly-once guard
+        "REF#*": {GET, BATCH_GET},  # charge.success / refund.*: the order behind the reference (a batch's at once)
+        "ORDER#*": {GET, BATCH_GET, UPDATE},  # settlement (pending -> paid / failed), refunds (refunded amount, status)
+        "TXN#*": {GET, BATCH_GET, PUT},  # settlement's exactly-once guard (a batch's read at once)
         "PENDING#*": {DELETE},  # settlement removes the reconciler's marker
         "WALLET#*": {GET, PUT, UPDATE},  # balances and ledger: sales, transfer success/failure, refunds
         "STATS#*": {UPDATE},  # sales and refund counters (ADD)

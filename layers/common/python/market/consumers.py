@@ -12,32 +12,49 @@ Powertools' ``BatchProcessor``), continues the sender's correlation id, and is h
   which an alarm watches (``make redrive`` moves it back once mended).
 
 The other records of the batch are not redelivered.
+
+A consumer may also take a batch's records together (``handle_group``: the payments consumer
+settles one creator's sales in one transaction). It answers for the records it took, each with
+``None`` (done) or the ``TransientError`` to retry that record for; the records it did not take
+go to ``handle`` one by one. Failures are still reported per record. Should the group handling
+itself fail unexpectedly, that is logged with its traceback and every record is handled one by
+one instead (the group path is a shortcut, never the only way through).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from market.domain.errors import TransientError
 from market.messages import CORRELATION_ATTRIBUTE, record_model
 from market.observability import logger
 
 BatchHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
+# Answers for the messages a group handler took, by their position: None (done) or the error to retry for.
+GroupHandler = Callable[[Sequence[Any]], dict[int, TransientError | None]]
 # Message fields that make useful log keys (ids, not bodies).
 _LOG_KEYS = ("gateway", "event", "reference", "refund_id", "order_id", "payout_id")
 
 
-def consumer[M](message_type: type[M], handle: Callable[[M], object], *, name: str) -> BatchHandler:
-    """A Lambda handler body for a queue of ``message_type`` records, each given to ``handle``."""
-    processor = BatchProcessor(
-        event_type=EventType.SQS, model=record_model(message_type), raise_on_entire_batch_failure=False
-    )
+def consumer[M](
+    message_type: type[M],
+    handle: Callable[[M], object],
+    *,
+    name: str,
+    handle_group: Callable[[Sequence[M]], dict[int, TransientError | None]] | None = None,
+) -> BatchHandler:
+    """A Lambda handler body for a queue of ``message_type`` records, each given to ``handle``
+    (or, those ``handle_group`` takes, to it all together first)."""
+    model = record_model(message_type)
+    processor = BatchProcessor(event_type=EventType.SQS, model=model, raise_on_entire_batch_failure=False)
+    answered: dict[str, TransientError | None] = {}  # message id -> the group's answer, for this batch
 
     def record_handler(record: Any) -> None:
         attribute = (record.messageAttributes or {}).get(CORRELATION_ATTRIBUTE)
@@ -47,7 +64,7 @@ def consumer[M](message_type: type[M], handle: Callable[[M], object], *, name: s
         keys = {key: value for key, value in asdict(message).items() if key in _LOG_KEYS and value}  # type: ignore[call-overload]
         logger.append_keys(**keys)
         try:
-            handle(message)
+            dispatch(record.messageId, message)
         except TransientError as error:
             logger.warning("message will be retried", consumer=name, reason=error.detail)
             raise
@@ -57,9 +74,43 @@ def consumer[M](message_type: type[M], handle: Callable[[M], object], *, name: s
         finally:
             logger.remove_keys(list(keys))
 
+    def dispatch(message_id: str, message: M) -> None:
+        if message_id not in answered:
+            handle(message)
+            return
+        error = answered[message_id]
+        if error is not None:
+            raise error  # the group's answer for this record: retry it
+
+    def take_group(event: dict[str, Any]) -> None:
+        answered.clear()
+        if handle_group is None:
+            return
+        ids: list[str] = []
+        group: list[M] = []
+        for raw in event.get("Records") or []:
+            try:
+                record = model.model_validate(raw)
+            except ValidationError:
+                continue  # the processor reports it as failed, on its own
+            ids.append(record.messageId)
+            group.append(cast(M, record.body))
+        if not group:
+            return
+        try:
+            answers = handle_group(group)
+        except Exception:  # noqa: BLE001 - logged with its traceback; the records then go one by one
+            logger.exception("group handling failed; each record is handled on its own", consumer=name)
+            return
+        answered.update({ids[index]: answer for index, answer in answers.items()})
+
     def handle_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        take_group(event)
+        try:
+            return process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
+        finally:
+            answered.clear()
 
     return handle_batch

@@ -31,6 +31,7 @@ from market.models.order import (
     transaction_pk,
 )
 from market.repositories.idempotency import IdempotentRequest, idempotency_op, replayed_resource_id
+from market.repositories.reads import ItemKey, get_many
 from market.repositories.transactions import OperationRejected, TxOp, condition_failed, write
 
 IDEMPOTENCY_SCOPE = "orders"
@@ -132,6 +133,40 @@ def transaction_exists(gateway: str, reference: str) -> bool:
     except DoesNotExist:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class PaymentLookup:
+    """What a batch of payments needs to know first: the order behind each ``(gateway, reference)``
+    (unknown references are left out) and which of them have their verified transaction (settled)."""
+
+    orders: dict[tuple[str, str], Order]
+    settled: set[tuple[str, str]]
+
+
+def look_up_payments(payments: list[tuple[str, str]]) -> PaymentLookup:
+    """Two batched reads for any number of payments: their references and transaction records
+    together, then the orders the references point to."""
+    unique = list(dict.fromkeys(payments))
+    if not unique:
+        return PaymentLookup({}, set())
+    keys: list[ItemKey] = []
+    for gateway, reference in unique:
+        keys.append((ReferenceItem, reference_pk(gateway, reference), REF_SK))
+        keys.append((TransactionItem, transaction_pk(gateway, reference), TXN_SK))
+    found = get_many(keys)
+    pointers: dict[tuple[str, str], str] = {}
+    settled: set[tuple[str, str]] = set()
+    for payment, pointer, record in zip(unique, found[0::2], found[1::2], strict=True):
+        if isinstance(pointer, ReferenceItem):
+            pointers[payment] = pointer.order_id
+        if isinstance(record, TransactionItem):
+            settled.add(payment)
+    orders = get_orders(list(pointers.values()))
+    return PaymentLookup(
+        orders={payment: orders[order_id] for payment, order_id in pointers.items() if order_id in orders},
+        settled=settled,
+    )
 
 
 def _page(index_name: str, partition: str, limit: int, cursor: str | None) -> OrderPage:
