@@ -91,6 +91,7 @@ class ApiCalls:
 
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    seconds: Counter[tuple[str, str]] = field(default_factory=Counter)  # time spent in each operation
     clients_created: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -109,6 +110,7 @@ class ApiCalls:
             service = client.meta.service_model.service_name
             with counter.lock:
                 counter.calls[(service, operation_name)] += 1
+            start = time.perf_counter()
             try:
                 return original_call(client, operation_name, api_params)
             except ClientError as error:
@@ -116,6 +118,9 @@ class ApiCalls:
                 with counter.lock:
                     counter.errors[(service, operation_name, code)] += 1
                 raise
+            finally:
+                with counter.lock:
+                    counter.seconds[(service, operation_name)] += time.perf_counter() - start
 
         def counting_create(session: Any, *args: Any, **kwargs: Any) -> Any:
             with counter.lock:
@@ -150,6 +155,7 @@ class ApiCalls:
         with self.lock:
             self.calls.clear()
             self.errors.clear()
+            self.seconds.clear()
             self.clients_created = 0
 
 
