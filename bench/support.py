@@ -91,7 +91,7 @@ class ApiCalls:
 
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    seconds: Counter[tuple[str, str]] = field(default_factory=Counter)  # time spent in each operation
+    seconds: dict[tuple[str, str], float] = field(default_factory=dict)  # time spent in each operation
     clients_created: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -120,7 +120,8 @@ class ApiCalls:
                 raise
             finally:
                 with counter.lock:
-                    counter.seconds[(service, operation_name)] += time.perf_counter() - start
+                    key = (service, operation_name)
+                    counter.seconds[key] = counter.seconds.get(key, 0.0) + time.perf_counter() - start
 
         def counting_create(session: Any, *args: Any, **kwargs: Any) -> Any:
             with counter.lock:
