@@ -12,8 +12,8 @@ through the HTTP API and the Paystack emulator only, as clients and Paystack wou
    ``--threads`` client threads; ``--duplicates`` (30 %) of them get their webhook delivered again,
    a third of those as several copies let go at the same moment (``concurrent=true``);
    ``--faults`` makes the emulator's verify fail 30 % of the calls (seeded, so each run is the same);
-4. waits (``--timeout``) until every order is ``paid`` with its delivery email recorded, and every
-   buyer's emails are in the outbox;
+4. waits until every order is ``paid`` with its delivery email recorded, and every buyer's emails
+   are in the outbox (giving up after ``--stall`` seconds without progress);
 5. prints sales/s (N over the time from the first pay to the last order paid) beside the emulator's
    raw transaction rate (TransactWriteItems of one sale's settlement items, plain puts, against the
    same moto server just after: the ratio is the figure), p50/p95/p99 of webhook-receive latency (the
@@ -65,7 +65,8 @@ class StormConfig:
     warm_up: int = 40
     raw_transactions: int = 300
     faults: bool = False
-    timeout: float = 900.0
+    stall: float = 180.0  # give up when no order got paid or emailed for this long
+    timeout: float = 7200.0  # and in any case after this long
     seed: int = 15
 
 
@@ -224,22 +225,28 @@ def order_states(stack: Any, sales: list[Sale]) -> dict[str, dict[str, Any]]:
 
 
 def wait_settled(
-    stack: Any, sales: list[Sale], timeout: float, say: Callable[[str], None]
+    stack: Any, sales: list[Sale], config: StormConfig, say: Callable[[str], None]
 ) -> dict[str, dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    last_report = 0.0
+    """Poll until every order is paid and emailed; give up after ``config.stall`` seconds without
+    progress (a slow machine is not a lost order) or ``config.timeout`` in all."""
+    start = time.monotonic()
+    last_progress, last_report = start, 0.0
+    seen = (-1, -1)
     while True:
         states = order_states(stack, sales)
         paid = sum(1 for state in states.values() if state.get("status") == "paid")
         emailed = sum(1 for state in states.values() if state.get("delivery_email_sent_at"))
         if emailed == len(sales) and paid == len(sales):
             return states
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if (paid, emailed) != seen:
+            seen, last_progress = (paid, emailed), now
+        if now - last_progress > config.stall or now - start > config.timeout:
             say(f"gave up waiting: {paid} paid, {emailed} emailed of {len(sales)}")
             return states
-        if time.monotonic() - last_report > 10:
-            last_report = time.monotonic()
-            say(f"  ... {paid} paid, {emailed} emailed of {len(sales)}")
+        if now - last_report > 15:
+            last_report = now
+            say(f"  ... {paid} paid, {emailed} emailed of {len(sales)} ({now - start:.0f} s)")
         time.sleep(0.5)
 
 
@@ -337,7 +344,7 @@ def run_storm(stack: Any, config: StormConfig, say: Callable[[str], None] = prin
     sales, warm_up = set_up(stack, config, say)
     if warm_up:
         storm(stack, warm_up, config)
-        wait_settled(stack, warm_up, config.timeout, say)
+        wait_settled(stack, warm_up, config, say)
         say(f"warm-up: {len(warm_up)} sales paid and emailed")
     if config.faults:
         fault = {"operation": "verify", "mode": "error", "probability": 0.3, "seed": config.seed}
@@ -352,7 +359,7 @@ def run_storm(stack: Any, config: StormConfig, say: Callable[[str], None] = prin
     report = StormReport(config=config, sales=sales, warm_up=warm_up)
     try:
         first = storm(stack, sales, config)
-        states = wait_settled(stack, sales, config.timeout, say)
+        states = wait_settled(stack, sales, config, say)
     finally:
         if config.faults:
             requests.delete(f"{stack.gateway}/_emulator/faults", timeout=TIMEOUT)
@@ -452,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=defaults.threads, help="client threads")
     parser.add_argument("--warm-up", type=int, default=defaults.warm_up, help="sales paid and waited for first")
     parser.add_argument("--faults", action="store_true", help="the emulator's verify fails 30 %% of the calls")
-    parser.add_argument("--timeout", type=float, default=defaults.timeout, help="seconds to wait for every email")
+    parser.add_argument("--stall", type=float, default=defaults.stall, help="give up after this long without progress")
+    parser.add_argument("--timeout", type=float, default=defaults.timeout, help="give up after this long in any case")
     parser.add_argument("--port", type=int, default=API_PORT, help="API port; gateway +1, Flutterwave +4, AWS +10")
     parser.add_argument("--json", type=Path, help="write the figures as JSON (make bench: bench/results/latest.json)")
     args = parser.parse_args(argv)
@@ -465,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
         warm_up=args.warm_up,
         faults=args.faults,
+        stall=args.stall,
         timeout=args.timeout,
     )
 

@@ -14,7 +14,7 @@ from bench.storm import StormConfig, run_storm
 
 def test_a_small_storm_with_duplicate_webhooks_pays_and_emails_every_order_once(stack: Any) -> None:
     config = StormConfig(
-        sales=12, buyers=3, creators=2, duplicates=0.5, threads=4, warm_up=0, raw_transactions=10, timeout=120
+        sales=12, buyers=3, creators=2, duplicates=0.5, threads=4, warm_up=0, raw_transactions=10, stall=60, timeout=180
     )
 
     report = run_storm(stack, config, say=lambda _: None)
