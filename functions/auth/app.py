@@ -7,6 +7,8 @@ pynamodb, botocore and argon2), so the cold start holds only the resolver and th
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -32,10 +34,22 @@ def health() -> Response[str]:
     return json_response(200, {"status": "ok"})
 
 
+@app.get("/openapi.json")
+def openapi_document() -> Response[str]:
+    """The whole API (every route of template.yaml), built by ``make openapi`` and shipped beside this module."""
+    return Response(status_code=200, content_type="application/json", body=_openapi_text())
+
+
+@cache
+def _openapi_text() -> str:
+    return (Path(__file__).parent / "openapi.json").read_text(encoding="utf-8")
+
+
 @app.post("/auth/register")
 def register(body: RegisterRequest) -> Response[str]:
-    from market.services import auth
+    from market.services import auth, limits
 
+    limits.check_register(body.email, source_ip(app))
     user = auth.register(
         email=body.email, password=body.password.get_secret_value(), role=body.role, display_name=body.display_name
     )

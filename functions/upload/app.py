@@ -35,7 +35,12 @@ def create_product(body: CreateProductRequest) -> Response[str]:
     from market.services import catalog
 
     product = catalog.create_product(
-        caller(app).user_id, title=body.title, description=body.description, price=body.price, currency=body.currency
+        caller(app).user_id,
+        title=body.title,
+        description=body.description,
+        price=body.price,
+        currency=body.currency,
+        gateways=body.gateways,
     )
     return json_response(201, CreatorProductOut.model_validate(product))
 
@@ -51,6 +56,7 @@ def update_product(product_id: str, body: UpdateProductRequest) -> Response[str]
         description=body.description,
         price=body.price,
         currency=body.currency,
+        gateways=body.gateways if "gateways" in body.model_fields_set else ...,
     )
     return json_response(200, CreatorProductOut.model_validate(product))
 

@@ -110,8 +110,8 @@ def test_a_sale_settled_meanwhile_by_another_path_does_not_block_its_group(gatew
     first, last = orders[0], orders[-1]
     original = gateway.verify
 
-    def verify(reference: str) -> Any:
-        answer = original(reference)
+    def verify(reference: str, *, transaction_id: str | None = None) -> Any:
+        answer = original(reference, transaction_id=transaction_id)
         if reference == last.reference:
             # While the batch is being checked, the buyer's POST /orders/{id}/verify settles the first one.
             assert settle_order(stored_order(first.id)).outcome == Outcome.SETTLED
@@ -119,7 +119,7 @@ def test_a_sale_settled_meanwhile_by_another_path_does_not_block_its_group(gatew
 
     gateway.verify = verify  # type: ignore[method-assign]
 
-    results = settle_references([(GATEWAY, order.reference) for order in orders])
+    results = settle_references([(GATEWAY, order.reference, None) for order in orders])
 
     outcomes = [result.outcome for result in results if not isinstance(result, TransientError)]
     assert outcomes == [Outcome.DUPLICATE] + [Outcome.SETTLED] * 4
@@ -137,15 +137,15 @@ def test_an_order_closed_meanwhile_is_left_out_and_the_rest_settle(gateway: Fake
         gateway.pay(order)
     original = gateway.verify
 
-    def verify(reference: str) -> Any:
-        answer = original(reference)
+    def verify(reference: str, *, transaction_id: str | None = None) -> Any:
+        answer = original(reference, transaction_id=transaction_id)
         if reference == orders[-1].reference:
             assert orders_repo.close_pending(orders[1], "failed", reason="declined elsewhere")
         return answer
 
     gateway.verify = verify  # type: ignore[method-assign]
 
-    results = settle_references([(GATEWAY, order.reference) for order in orders])
+    results = settle_references([(GATEWAY, order.reference, None) for order in orders])
 
     outcomes = [result.outcome for result in results if not isinstance(result, TransientError)]
     assert outcomes == [Outcome.SETTLED, Outcome.NOT_PENDING, Outcome.SETTLED]
@@ -219,7 +219,7 @@ def test_a_group_too_big_for_one_transaction_is_split(gateway: FakeGateway, aws_
         gateway.pay(order)
     mark = len(aws_calls.made)
 
-    results = settle_references([(GATEWAY, order.reference) for order in orders])
+    results = settle_references([(GATEWAY, order.reference, None) for order in orders])
 
     # 5 items a sale (order, marker, guard, sale and fee entries) + wallet, day and product counters:
     # 19 sales fit in 100 items, the other 6 go in a second transaction.
@@ -270,7 +270,7 @@ def test_a_wallet_update_that_lost_a_race_retries_from_the_balance_that_won_with
     monkeypatch.setattr(DynamoHandler, "call_action", call_action)
     mark = len(aws_calls.made)
 
-    results = settle_references([(GATEWAY, order.reference) for order in orders])
+    results = settle_references([(GATEWAY, order.reference, None) for order in orders])
 
     assert [getattr(result, "outcome", None) for result in results] == [Outcome.SETTLED] * 3
     made = aws_calls.since(mark)

@@ -5,7 +5,8 @@
 - an archived product can no longer be changed, published or given a new file;
 - only its creator changes a product: another creator gets 403 when the product is public (its
   existence is no secret) and 404 when it is a draft or archived (it must not leak);
-- a price is in a supported currency and at least the currency's minimum.
+- a price is in a supported currency and at least the currency's minimum;
+- a product may name the payment gateways a buyer may pay it with (none named: every gateway).
 
 An ``Upload`` records what the creator declared for one upload ticket, so what arrives can be checked.
 """
@@ -64,6 +65,8 @@ class Product:
     published_at: datetime | None = None
     archived_at: datetime | None = None
     version: int = 0
+    gateways: tuple[str, ...] | None = None
+    """The gateways a buyer may pay with; ``None``: every gateway."""
 
     @property
     def is_public(self) -> bool:
@@ -108,6 +111,15 @@ class Product:
             currency=new_currency,
         )
 
+    def accepts_gateway(self, gateway: str) -> bool:
+        return self.gateways is None or gateway in self.gateways
+
+    def with_gateways(self, gateways: tuple[str, ...] | None) -> Product:
+        """The product accepting only ``gateways`` (``None``: every gateway again)."""
+        if self.status == "archived":
+            raise Conflict("An archived product cannot be changed.")
+        return replace(self, gateways=gateways)
+
     def published(self, now: datetime) -> Product | None:
         """The published product; ``None`` when it already is."""
         if self.status == "archived":
@@ -136,15 +148,31 @@ class Product:
             raise Conflict("An archived product cannot take a new file.")
 
 
+def currency_problem(currency: str, supported_currencies: Sequence[str]) -> str | None:
+    """Why ``currency`` cannot price a product, or ``None``."""
+    if currency not in supported_currencies:
+        return f"must be one of {', '.join(supported_currencies)}"
+    return None
+
+
+def price_problem(price: int, currency: str | None) -> str | None:
+    """Why ``price`` is too low, or ``None``: the currency's minimum, and at least 1 whatever the currency."""
+    minimum = MINIMUM_PRICE.get(currency, 1) if currency is not None else 1
+    if price < minimum:
+        unit = f" ({currency} minor units)" if currency in MINIMUM_PRICE else " (minor units)"
+        return f"must be at least {minimum}{unit}"
+    return None
+
+
 def check_price(price: int, currency: str, supported_currencies: Sequence[str]) -> None:
     """422 unless ``currency`` is supported and ``price`` reaches its minimum (every bad field named)."""
     errors = []
-    if currency not in supported_currencies:
-        errors.append(FieldError("currency", f"must be one of {', '.join(supported_currencies)}"))
-    else:
-        minimum = MINIMUM_PRICE.get(currency, 1)
-        if price < minimum:
-            errors.append(FieldError("price", f"must be at least {minimum} ({currency} minor units)"))
+    currency_error = currency_problem(currency, supported_currencies)
+    if currency_error:
+        errors.append(FieldError("currency", currency_error))
+    price_error = price_problem(price, None if currency_error else currency)
+    if price_error:
+        errors.append(FieldError("price", price_error))
     if errors:
         raise ValidationFailed(errors)
 

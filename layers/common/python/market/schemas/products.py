@@ -9,34 +9,73 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from market.domain.product import currency_problem, price_problem
 from market.schemas.common import IsoTime
+from market.settings import get_settings
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
 Currency = Annotated[str, StringConstraints(min_length=3, max_length=3)]
 Price = StrictInt
+# Which names are gateways is the catalog service's to check (422 on ``gateways``).
+GatewayNames = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=32)]], Field(max_length=10)]
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_currency(value: str | None) -> str | None:
+    problem = currency_problem(value, get_settings().supported_currencies) if value is not None else None
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _check_price(value: int | None, info: ValidationInfo) -> int | None:
+    # currency is declared before price, so a valid one is in info.data; a bad one is reported on its own.
+    problem = price_problem(value, info.data.get("currency")) if value is not None else None
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class CreateProductRequest(_Request):
+    """Every rule of a new product's fields is checked here, so one 422 names every bad field."""
+
     title: Title
     description: Description = ""
-    price: Price
     currency: Currency
+    price: Price
+    gateways: GatewayNames | None = None  # the gateways buyers may pay with; absent or null: every gateway
+
+    _currency = field_validator("currency")(_check_currency)
+    _price = field_validator("price")(_check_price)
 
 
 class UpdateProductRequest(_Request):
-    """Every field optional, but none may be ``null`` and at least one must be given."""
+    """Every field optional, but none may be ``null`` (but ``gateways``: every gateway) and at least one given."""
 
     title: Title | None = None
     description: Description | None = None
-    price: Price | None = None
     currency: Currency | None = None
+    price: Price | None = None
+    gateways: GatewayNames | None = None
+
+    # Without a currency in the request, the stored one sets the price's minimum (the service checks it).
+    _currency = field_validator("currency")(_check_currency)
+    _price = field_validator("price")(_check_price)
 
     @field_validator("title", "description", "price", "currency", mode="before")
     @classmethod
@@ -48,7 +87,7 @@ class UpdateProductRequest(_Request):
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdateProductRequest:
         if not self.model_fields_set:
-            raise ValueError("give at least one of title, description, price, currency")
+            raise ValueError("give at least one of title, description, price, currency, gateways")
         return self
 
 
@@ -86,6 +125,7 @@ class ProductOut(_Response):
     currency: str
     status: str
     file: ProductFileOut | None
+    gateways: list[str] | None  # the gateways a buyer may pay with; null: every gateway
     created_at: IsoTime
     updated_at: IsoTime
 

@@ -8,12 +8,14 @@ them, retrying when another write came first. Other services read a product with
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from types import EllipsisType
 
 from market import clock
 from market.domain.errors import Conflict, NotFound
 from market.domain.product import Product, check_price
+from market.gateways.choice import check_restriction
 from market.ids import new_id
 from market.repositories import products
 from market.repositories.products import ProductPage, VersionConflict
@@ -30,8 +32,18 @@ def get_product(product_id: str) -> Product | None:
     return products.get_product(product_id)
 
 
-def create_product(creator_id: str, *, title: str, description: str, price: int, currency: str) -> Product:
+def create_product(
+    creator_id: str,
+    *,
+    title: str,
+    description: str,
+    price: int,
+    currency: str,
+    gateways: Sequence[str] | None = None,
+) -> Product:
+    """A draft; ``gateways`` restricts the payment gateways buyers may use (``None``: every gateway)."""
     check_price(price, currency, get_settings().supported_currencies)
+    accepted = check_restriction(gateways, currency)
     now = clock.now()
     product = Product(
         id=new_id(),
@@ -43,6 +55,7 @@ def create_product(creator_id: str, *, title: str, description: str, price: int,
         status="draft",
         created_at=now,
         updated_at=now,
+        gateways=accepted,
     )
     return products.save(product)
 
@@ -78,14 +91,21 @@ def update_product(
     description: str | None = None,
     price: int | None = None,
     currency: str | None = None,
+    gateways: Sequence[str] | EllipsisType | None = ...,
 ) -> Product:
-    """Change the given fields (``None`` leaves a field as it is)."""
+    """Change the given fields (``None`` leaves a field as it is; for ``gateways``, ``...`` does, and
+    ``None`` accepts every gateway again)."""
     supported = get_settings().supported_currencies
 
     def change(product: Product) -> Product:
-        return product.edited(
+        edited = product.edited(
             title=title, description=description, price=price, currency=currency, supported_currencies=supported
         )
+        if not isinstance(gateways, EllipsisType):
+            return edited.with_gateways(check_restriction(gateways, edited.currency))
+        if edited.currency != product.currency:
+            check_restriction(edited.gateways, edited.currency)  # the accepted gateways must take the new currency
+        return edited
 
     return _change(product_id, creator_id, change)
 

@@ -18,7 +18,8 @@ EventHandler = Callable[[GatewayEventMessage], object]
 
 
 def _payment(message: GatewayEventMessage) -> object:
-    return payments.settle_reference(message.gateway, message.reference)
+    # A success or a failure alike: the gateway's API says which (and a failure fails the order).
+    return payments.settle_reference(message.gateway, message.reference, message.transaction_id)
 
 
 def _transfer(message: GatewayEventMessage) -> object:
@@ -42,6 +43,7 @@ def _refund_progress(message: GatewayEventMessage) -> object:
 
 HANDLERS: dict[str, EventHandler] = {
     "payment.succeeded": _payment,
+    "payment.failed": _payment,
     "transfer.succeeded": _transfer,
     "transfer.failed": _transfer,
     "transfer.reversed": _transfer,
@@ -63,10 +65,12 @@ def handle_payments(batch: Sequence[GatewayEventMessage]) -> dict[int, Transient
     """The batch's payment events together (``payments.settle_references``: one transaction per
     creator's wallet); the answer for each message it took, by position. Other events are left to
     ``handle``, one by one."""
-    taken = [index for index, message in enumerate(batch) if message.event == "payment.succeeded"]
+    taken = [index for index, message in enumerate(batch) if HANDLERS.get(message.event) is _payment]
     if not taken:
         return {}
-    results = payments.settle_references([(batch[index].gateway, batch[index].reference) for index in taken])
+    results = payments.settle_references(
+        [(batch[index].gateway, batch[index].reference, batch[index].transaction_id) for index in taken]
+    )
     return {
         index: result if isinstance(result, TransientError) else None
         for index, result in zip(taken, results, strict=True)

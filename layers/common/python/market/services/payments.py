@@ -79,17 +79,24 @@ def enqueue_delivery(order_id: str) -> None:
     messages.send(messages.DeliveryMessage(order_id=order_id))
 
 
-def settle_reference(gateway: str, reference: str) -> SettlementResult:
-    """Settle the order behind a gateway reference (one message of the payments queue)."""
+# What a payment event names: (gateway, reference, the gateway's transaction id when it gave one).
+PaymentNotice = tuple[str, str, str | None]
+
+
+def settle_reference(gateway: str, reference: str, transaction_id: str | None = None) -> SettlementResult:
+    """Settle the order behind a gateway reference (one message of the payments queue).
+
+    ``transaction_id`` is the gateway's id of the attempt a webhook named (a gateway may verify by it).
+    """
     order = orders_repo.order_for_reference(gateway, reference)
     if order is None:
         return _unknown_reference(gateway, reference)
-    return settle_order(order)
+    return settle_order(order, transaction_id=transaction_id)
 
 
-def settle_order(order: Order) -> SettlementResult:
+def settle_order(order: Order, *, transaction_id: str | None = None) -> SettlementResult:
     """Ask the gateway about ``order`` and settle it once. Raises ``TransientError`` to be retried."""
-    checked = check_payment(order)
+    checked = check_payment(order, transaction_id=transaction_id)
     if isinstance(checked, Sale):
         checked = _settle_group([checked])[order.id]
         if checked.outcome == Outcome.SETTLED:
@@ -99,9 +106,9 @@ def settle_order(order: Order) -> SettlementResult:
     return checked
 
 
-def settle_references(payments: Sequence[tuple[str, str]]) -> list[SettlementResult | TransientError]:
-    """Settle the orders behind several ``(gateway, reference)`` pairs (a batch of the payments
-    queue): the same checks as ``settle_order`` for each, then ONE transaction per creator and
+def settle_references(payments: Sequence[PaymentNotice]) -> list[SettlementResult | TransientError]:
+    """Settle the orders behind several ``(gateway, reference, transaction_id)`` notices (a batch of
+    the payments queue): the same checks as ``settle_order`` for each, then ONE transaction per creator and
     currency for all of its verified sales (``_settle_group``), and one batched send of the deliveries.
 
     Each entry's answer, in order: its result, or the ``TransientError`` it should be retried for
@@ -110,11 +117,11 @@ def settle_references(payments: Sequence[tuple[str, str]]) -> list[SettlementRes
     not hold up the rest of its group.
     """
     answers: list[SettlementResult | TransientError | None] = [None] * len(payments)
-    lookup = orders_repo.look_up_payments(list(payments))
+    lookup = orders_repo.look_up_payments([(gateway, reference) for gateway, reference, _ in payments])
     orders, settled = lookup.orders, lookup.settled
     first_of: dict[str, int] = {}  # order id -> the index that settles it
     sales: list[tuple[int, Sale]] = []
-    for index, (gateway, reference) in enumerate(payments):
+    for index, (gateway, reference, transaction_id) in enumerate(payments):
         order = orders.get((gateway, reference))
         if order is None:
             answers[index] = _unknown_reference(gateway, reference)
@@ -123,7 +130,7 @@ def settle_references(payments: Sequence[tuple[str, str]]) -> list[SettlementRes
             continue  # answered after the first one is
         first_of[order.id] = index
         try:
-            checked = check_payment(order, settled=(gateway, reference) in settled)
+            checked = check_payment(order, settled=(gateway, reference) in settled, transaction_id=transaction_id)
         except TransientError as error:
             answers[index] = error
             continue
@@ -139,7 +146,7 @@ def settle_references(payments: Sequence[tuple[str, str]]) -> list[SettlementRes
             results = dict.fromkeys((sale.order.id for sale in group), error)
         for sale in group:
             answers[first_of[sale.order.id]] = results[sale.order.id]
-    for index, (gateway, reference) in enumerate(payments):
+    for index, (gateway, reference, _) in enumerate(payments):
         order = orders.get((gateway, reference))
         if answers[index] is None and order is not None:
             first = answers[first_of[order.id]]
@@ -163,11 +170,14 @@ class Sale:
     verified: VerifiedPayment
 
 
-def check_payment(order: Order, *, settled: bool | None = None) -> SettlementResult | Sale:
+def check_payment(
+    order: Order, *, settled: bool | None = None, transaction_id: str | None = None
+) -> SettlementResult | Sale:
     """Every check a payment passes before it is written (the one place both settlement paths ask):
     already settled, settleable, what the gateway says (status, reference, currency, amount, mode).
 
-    ``settled``: whether the order's transaction record exists, when the caller read it already.
+    ``settled``: whether the order's transaction record exists, when the caller read it already;
+    ``transaction_id``: the gateway's id of the attempt a webhook named (a gateway may verify by it).
     Returns the ``Sale`` to write, or the result that ends the matter (a failed or mismatched
     payment closes the order here). Raises ``TransientError`` when the gateway is unavailable.
     """
@@ -179,7 +189,7 @@ def check_payment(order: Order, *, settled: bool | None = None) -> SettlementRes
         logger.info("order not payable", order_id=order.id, status=order.status)
         return SettlementResult(Outcome.NOT_PENDING, order, f"order is {order.status}")
     try:
-        verified = get_gateway(order.gateway).verify(order.reference)
+        verified = get_gateway(order.gateway).verify(order.reference, transaction_id=transaction_id)
     except GatewayNotFound:
         logger.info("payment not found at gateway", order_id=order.id)
         _metric(Outcome.NOT_PAID)
