@@ -230,11 +230,14 @@ def get_orders(order_ids: list[str]) -> dict[str, Order]:
 # ---------------------------------------------------------------- status changes
 
 
-def set_authorization_url(order_id: str, url: str) -> None:
-    order_key(order_id).update(
+def set_authorization_url(order_id: str, url: str) -> Order:
+    """Store the payment page's URL; the order as it is after the write (the update returns it: no re-read)."""
+    item = order_key(order_id)
+    item.update(
         actions=[OrderItem.authorization_url.set(url), OrderItem.updated_at.set(clock.iso(clock.now()))],
         condition=OrderItem.PK.exists(),
     )
+    return _order(item)
 
 
 def add_close_pending(

@@ -86,8 +86,7 @@ def _with_payment_page(order: Order) -> Checkout:
     except GatewayError:
         logger.warning("gateway initialize failed", order_id=order.id)
         raise
-    orders_repo.set_authorization_url(order.id, payment.authorization_url)
-    refreshed = orders_repo.get_order(order.id) or order
+    refreshed = orders_repo.set_authorization_url(order.id, payment.authorization_url)
     return Checkout(refreshed, payment.authorization_url)
 
 
