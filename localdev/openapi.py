@@ -64,6 +64,7 @@ def _success() -> dict[tuple[str, str], Success]:
         PayoutListOut,
         PayoutOut,
         RefundAcceptedOut,
+        RefundListOut,
         WalletOut,
     )
 
@@ -106,6 +107,7 @@ def _success() -> dict[tuple[str, str], Success]:
         ("POST", "/wallet/payouts"): (202, PayoutOut),
         ("GET", "/wallet/payouts"): (200, PayoutListOut),
         ("POST", "/orders/{id}/refund"): (202, RefundAcceptedOut),
+        ("GET", "/orders/{id}/refunds"): (200, RefundListOut),
     }
 
 

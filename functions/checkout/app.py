@@ -22,10 +22,9 @@ app = make_resolver()
 
 @app.post("/orders", middlewares=[authenticated])
 def create_order(body: CreateOrderRequest, idempotency_key: IdempotencyKey = None) -> Response[str]:
-    from market.services import checkout, limits
+    from market.services import checkout
 
-    limits.check_order(caller(app).user_id, source_ip(app))
-    result = checkout.create_order(caller(app), body.product_id, idempotency_key, body.gateway)
+    result = checkout.create_order(caller(app), body.product_id, idempotency_key, body.gateway, source_ip(app))
     order = result.order
     payload = CheckoutOut(
         order=OrderOut.model_validate(order),

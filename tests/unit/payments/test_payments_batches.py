@@ -129,7 +129,9 @@ def test_a_sale_settled_meanwhile_by_another_path_does_not_block_its_group(gatew
     assert wallets_repo.check_wallet(CREATOR) == []
 
 
-def test_an_order_closed_meanwhile_is_left_out_and_the_rest_settle(gateway: FakeGateway) -> None:
+def test_an_order_closed_meanwhile_still_settles_from_its_new_status_with_the_rest(gateway: FakeGateway) -> None:
+    # As settle_order does (a late success): the order was declined elsewhere after the batch read it,
+    # but the gateway verified its payment, so it is written again from ``failed`` and paid once.
     from market.repositories import orders as orders_repo
 
     orders = [a_pending_order(creator_id=CREATOR, buyer_id=f"usr_b{n}") for n in range(3)]
@@ -148,9 +150,10 @@ def test_an_order_closed_meanwhile_is_left_out_and_the_rest_settle(gateway: Fake
     results = settle_references([(GATEWAY, order.reference, None) for order in orders])
 
     outcomes = [result.outcome for result in results if not isinstance(result, TransientError)]
-    assert outcomes == [Outcome.SETTLED, Outcome.NOT_PENDING, Outcome.SETTLED]
-    assert [stored_order(order.id).status for order in orders] == ["paid", "failed", "paid"]
-    assert wallets_repo.get_balance(CREATOR, "NGN").available == 2 * NET
+    assert outcomes == [Outcome.SETTLED] * 3
+    assert [stored_order(order.id).status for order in orders] == ["paid"] * 3
+    assert [len(sale_entries(CREATOR, order.id)) for order in orders] == [1] * 3
+    assert wallets_repo.get_balance(CREATOR, "NGN").available == 3 * NET
     assert wallets_repo.check_wallet(CREATOR) == []
 
 
@@ -278,4 +281,99 @@ def test_a_wallet_update_that_lost_a_race_retries_from_the_balance_that_won_with
     assert made.count("dynamodb.GetItem") == 2
     assert made.count("dynamodb.TransactWriteItems") == 3  # theirs, our refused one, our retry
     assert wallets_repo.get_balance(CREATOR, "NGN").available == 3 * NET + 1
+    assert wallets_repo.check_wallet(CREATOR) == []
+
+
+# ---------------------------------------------------------------- money at the edges, in a batch as alone
+
+
+def edge_case_orders(gateway: FakeGateway) -> dict[str, Any]:
+    """One creator's orders for each edge of settlement: a late success (paid after it expired), a
+    capture of another amount (returned, never settled), a payment on a checkout attempt the order
+    replaced (returned), two plain sales by one buyer (both take that buyer's open count down), and
+    their payment events."""
+    from market.repositories import orders as orders_repo
+
+    late = a_pending_order(creator_id=CREATOR, buyer_id="usr_late")
+    assert orders_repo.close_pending(late, "expired", reason="unpaid after the payment window")
+    gateway.pay(late)
+    short = a_pending_order(creator_id=CREATOR, buyer_id="usr_short")
+    gateway.pay(short, amount=PRICE - 50_000)
+    replaced = a_pending_order(creator_id=CREATOR, buyer_id="usr_replaced")
+    old_reference = replaced.reference
+    assert orders_repo.new_checkout_attempt(replaced, lambda subject: "mkt-" + subject.replace("_", "-")) is not None
+    gateway.report(old_reference, PRICE)
+    twice = [a_pending_order(creator_id=CREATOR, buyer_id="usr_twice") for _ in range(2)]
+    for order in twice:
+        gateway.pay(order)
+    references = [late.reference, short.reference, old_reference, *(order.reference for order in twice)]
+    return {"late": late, "short": short, "replaced": replaced, "twice": twice, "references": references}
+
+
+def settled_state(cases: dict[str, Any], gateway: FakeGateway) -> dict[str, Any]:
+    from market.models.order import OPEN_ORDERS_SK, OpenOrdersItem, open_orders_pk
+
+    def open_orders(buyer_id: str) -> int:
+        return int(OpenOrdersItem.get(open_orders_pk(buyer_id), OPEN_ORDERS_SK, consistent_read=True).open)
+
+    late, short, replaced, twice = cases["late"], cases["short"], cases["replaced"], cases["twice"]
+    return {
+        "statuses": [stored_order(order.id).status for order in (late, short, replaced, *twice)],
+        "sale_entries": [len(sale_entries(CREATOR, order.id)) for order in (late, short, replaced, *twice)],
+        "returned": sorted((r.transaction_reference == short.reference, r.amount) for r in gateway.refunds),
+        "available": wallets_repo.get_balance(CREATOR, "NGN").available,
+        "wallet_problems": wallets_repo.check_wallet(CREATOR),
+        "delivered": sorted({m["order_id"] for m in delivery_messages()}),
+        "open_orders": [open_orders(buyer) for buyer in ("usr_late", "usr_short", "usr_twice")],
+    }
+
+
+@pytest.mark.parametrize("path", ["one batch", "one message at a time"])
+def test_a_batch_settles_late_successes_and_returns_mismatched_captures_as_the_single_path_does(
+    gateway: FakeGateway, queue: PaymentsQueue, path: str
+) -> None:
+    cases = edge_case_orders(gateway)
+    late, short, twice = cases["late"], cases["short"], cases["twice"]
+
+    if path == "one batch":
+        for reference in cases["references"]:
+            queue.send(event_message(reference))
+        assert failed_ids(consume(queue.batch())) == []
+    else:
+        for reference in cases["references"]:
+            queue.send(event_message(reference))
+            assert failed_ids(consume(queue.batch())) == []
+
+    state = settled_state(cases, gateway)
+    # The same end, whichever path: the late success paid and credited once, the short capture failed
+    # and returned, the replaced attempt's payment returned with its order left pending, both of one
+    # buyer's sales paid.
+    assert state == {
+        "statuses": ["paid", "failed", "pending", "paid", "paid"],
+        "sale_entries": [1, 0, 0, 1, 1],
+        "returned": [(False, PRICE), (True, PRICE - 50_000)],
+        "available": 3 * NET,
+        "wallet_problems": [],
+        "delivered": sorted([late.id, *(order.id for order in twice)]),
+        "open_orders": [0, 0, 0],
+    }
+    assert stored_order(short.id).failure_reason == f"amount {PRICE - 50_000} != {PRICE}"
+
+
+def test_one_buyers_two_pending_orders_in_a_batch_go_to_two_transactions(
+    gateway: FakeGateway, queue: PaymentsQueue, aws_calls: AwsCalls
+) -> None:
+    # Each takes the buyer's open-order count down, and a transaction may touch an item only once.
+    orders = [a_pending_order(creator_id=CREATOR, buyer_id="usr_twice") for _ in range(2)]
+    orders.append(a_pending_order(creator_id=CREATOR, buyer_id="usr_once"))
+    for order in orders:
+        gateway.pay(order)
+        queue.send(event_message(order.reference))
+    mark = len(aws_calls.made)
+
+    assert failed_ids(consume(queue.batch())) == []
+
+    assert transactions(aws_calls, mark) == 2
+    assert [stored_order(order.id).status for order in orders] == ["paid"] * 3
+    assert wallets_repo.get_balance(CREATOR, "NGN").available == 3 * NET
     assert wallets_repo.check_wallet(CREATOR) == []

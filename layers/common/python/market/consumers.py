@@ -19,12 +19,24 @@ settles one creator's sales in one transaction). It answers for the records it t
 go to ``handle`` one by one. Failures are still reported per record. Should the group handling
 itself fail unexpectedly, that is logged with its traceback and every record is handled one by
 one instead (the group path is a shortcut, never the only way through).
+
+Fault injection (tests only): with the ``FAULT_INJECTION`` setting (JSON, e.g.
+``{"payments": 0.2, "delivery": 0.2, "seed": 7}``; absent from ``template.yaml``, so never on in a
+deployment) each record of the named consumer fails with that chance, as a ``TransientError``:
+half the time before its handler runs (nothing done), half the time after (all done, yet the record
+comes back): what a crash or a timeout does. A record struck "before" is kept out of the group too.
+The fault-storm test sets it on its own stack.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import random
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from functools import lru_cache
 from typing import Any, cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -35,12 +47,50 @@ from pydantic import ValidationError
 from market.domain.errors import TransientError
 from market.messages import CORRELATION_ATTRIBUTE, record_model
 from market.observability import logger
+from market.settings import get_settings
 
 BatchHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
 # Answers for the messages a group handler took, by their position: None (done) or the error to retry for.
 GroupHandler = Callable[[Sequence[Any]], dict[int, TransientError | None]]
 # Message fields that make useful log keys (ids, not bodies).
 _LOG_KEYS = ("gateway", "event", "reference", "refund_id", "order_id", "payout_id")
+
+
+class InjectedFault(TransientError):
+    """A failure the ``FAULT_INJECTION`` setting asked for (tests only)."""
+
+
+class _Faults:
+    def __init__(self, rates: dict[str, float], seed: int) -> None:
+        self.rates = rates
+        # Each worker process draws its own sequence, repeatable per seed.
+        self.random = random.Random(f"{seed}-{os.getpid()}")  # noqa: S311 - fault injection, not crypto
+        self.lock = threading.Lock()
+
+    def strike(self, name: str, stage: str) -> None:
+        rate = self.rates.get(name, 0.0)
+        if rate <= 0:
+            return
+        with self.lock:
+            hit = self.random.random() < rate / 2  # half of the rate before the handler, half after
+        if hit:
+            logger.warning("fault injected", consumer=name, stage=stage)
+            raise InjectedFault(f"fault injected {stage} the handler")
+
+
+@lru_cache(maxsize=1)
+def _faults() -> _Faults | None:
+    configured = get_settings().fault_injection
+    if not configured:
+        return None
+    values = json.loads(configured)
+    seed = int(values.pop("seed", 0))
+    return _Faults({str(name): float(rate) for name, rate in values.items()}, seed)
+
+
+def reset_faults() -> None:
+    """Read ``FAULT_INJECTION`` again (tests that change the settings)."""
+    _faults.cache_clear()
 
 
 def consumer[M](
@@ -63,8 +113,13 @@ def consumer[M](
         message: M = record.body
         keys = {key: value for key, value in asdict(message).items() if key in _LOG_KEYS and value}  # type: ignore[call-overload]
         logger.append_keys(**keys)
+        faults = _faults()
         try:
+            if faults is not None and record.messageId not in answered:
+                faults.strike(name, "before")  # (a grouped record drew its "before" in take_group)
             dispatch(record.messageId, message)
+            if faults is not None:
+                faults.strike(name, "after")
         except TransientError as error:
             logger.warning("message will be retried", consumer=name, reason=error.detail)
             raise
@@ -86,6 +141,7 @@ def consumer[M](
         answered.clear()
         if handle_group is None:
             return
+        faults = _faults()
         ids: list[str] = []
         group: list[M] = []
         for raw in event.get("Records") or []:
@@ -93,6 +149,12 @@ def consumer[M](
                 record = model.model_validate(raw)
             except ValidationError:
                 continue  # the processor reports it as failed, on its own
+            if faults is not None:
+                try:
+                    faults.strike(name, "before")
+                except InjectedFault as fault:
+                    answered[record.messageId] = fault  # failed before anything was done
+                    continue
             ids.append(record.messageId)
             group.append(cast(M, record.body))
         if not group:

@@ -4,26 +4,45 @@ An order is created ``pending`` with a gateway reference; a verified payment mak
 (exactly once); a declined or mismatched payment ``failed``; an abandoned one ``expired``; refunds
 make it ``partially_refunded`` or ``refunded``. The buyer, the product's creator and admins see it;
 while it is paid or partially refunded it gives its buyer the file.
+
+A gateway lets a buyer pay on the same reference after a decline or after the order expired, so a
+verified success settles a ``failed`` or ``expired`` order too (DESIGN "Paying after a failed
+attempt"): nothing about closing an order unpaid may make a later settlement impossible.
+``paid_at`` is the gateway's time of payment, never earlier than ``created_at`` (the gateway keeps
+whole seconds, our clock milliseconds).
+
+Each initialize attempt of the checkout has its own reference (``checkout_attempt`` counts them):
+a replay after an initialize whose answer was lost starts a fresh attempt instead of repeating a
+reference the gateway already holds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
+from market.clock import parse_iso
+from market.domain.errors import Conflict
 from market.domain.money import Money
 from market.domain.user import Caller
 
 OrderStatus = Literal["pending", "paid", "failed", "expired", "refunded", "partially_refunded"]
 
-# The statuses a verified payment may settle an order from.
-SETTLEABLE: tuple[OrderStatus, ...] = ("pending", "expired")
+# The statuses a verified payment may settle an order from: a buyer may pay after a decline or expiry.
+SETTLEABLE: tuple[OrderStatus, ...] = ("pending", "failed", "expired")
 # The statuses a pending order may be closed to without a payment, and where it must be then.
 CLOSED_UNPAID: tuple[OrderStatus, ...] = ("failed", "expired")
 # Statuses in which the buyer may download the file.
 ACCESS_STATUSES: tuple[OrderStatus, ...] = ("paid", "partially_refunded")
 # Statuses in which (part of) the order can still be refunded.
 REFUNDABLE: tuple[OrderStatus, ...] = ("paid", "partially_refunded")
+
+
+class TooManyPendingOrders(Conflict):
+    """409: the buyer already has as many unpaid orders open as allowed (pay or let one expire first)."""
+
+    slug = "too-many-pending-orders"
 
 
 def moves_from(new_status: OrderStatus) -> tuple[OrderStatus, ...]:
@@ -57,6 +76,7 @@ class Order:
     net_amount: int | None = None
     refunded_amount: int = 0
     delivery_email_sent_at: str | None = None
+    checkout_attempt: int = 1
 
     @classmethod
     def new_pending(
@@ -112,3 +132,12 @@ class Order:
 
     def refundable_by(self, caller: Caller) -> bool:
         return caller.user_id == self.creator_id or caller.is_admin
+
+    def paid_at_for(self, gateway_paid_at: datetime | None, now: datetime) -> datetime:
+        """When the order counts as paid: the gateway's time (ours when it gives none), never before ``created_at``."""
+        return max(gateway_paid_at or now, parse_iso(self.created_at))
+
+
+def attempt_subject(order_id: str, attempt: int) -> str:
+    """What a gateway's reference of checkout attempt ``attempt`` is made from (the first: the order id itself)."""
+    return order_id if attempt <= 1 else f"{order_id}-{attempt}"

@@ -1,22 +1,32 @@
-"""Checkout: turn a published product into a pending order and a gateway payment page."""
+"""Checkout: turn a published product into a pending order and a gateway payment page.
+
+- Abuse bounds: a buyer has at most ``max_pending_orders_per_buyer`` orders pending at once (409
+  ``too-many-pending-orders``: pay one or let it expire); the rate limits per IP and per account
+  are ``market.services.limits``. A replay creates nothing, so it counts against neither.
+- Recovery: each initialize attempt has its own reference, recorded (order and ``REF#`` pointer)
+  before the gateway is called. A replay of an order whose payment page was never stored (the
+  initialize failed or its answer was lost) starts the next attempt, so it answers the same order
+  with a usable ``authorization_url`` instead of repeating a reference the gateway already holds
+  (``duplicate_reference``). A page is stored only while its attempt is the order's current one.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from market import clock, ids
-from market.domain.errors import GatewayError, NotFound
+from market.domain.errors import GatewayError, NotFound, TransientError
 from market.domain.order import Order
 from market.domain.user import Caller
 from market.gateways import choice
-from market.gateways.profiles import DEFAULT_GATEWAY
+from market.gateways.profiles import DEFAULT_GATEWAY, profile
 from market.gateways.registry import get_gateway
 from market.observability import logger
 from market.repositories import orders as orders_repo
 from market.repositories import users as users_repo
 from market.repositories.idempotency import IdempotentRequest
 from market.repositories.orders import IDEMPOTENCY_SCOPE, OrderPage
-from market.services import catalog
+from market.services import catalog, limits
 from market.services.payments import settle_order
 from market.settings import get_settings
 
@@ -27,11 +37,18 @@ class Checkout:
     authorization_url: str | None
 
 
-def create_order(caller: Caller, product_id: str, idempotency_key: str | None, gateway: str | None = None) -> Checkout:
+def create_order(
+    caller: Caller,
+    product_id: str,
+    idempotency_key: str | None,
+    gateway: str | None = None,
+    source_ip: str | None = None,
+) -> Checkout:
     """A pending order for ``product_id`` and the page of ``gateway`` (the default one if none) to pay it on.
 
     422 on ``gateway`` for an unknown gateway, one the product does not accept, or one that cannot
-    take the product's currency.
+    take the product's currency. A new order (not a replay) counts against the rate limits of
+    ``source_ip`` and of the caller's account.
     """
     fingerprint = {"product_id": product_id, "gateway": gateway or DEFAULT_GATEWAY}
     idempotency = (
@@ -40,7 +57,10 @@ def create_order(caller: Caller, product_id: str, idempotency_key: str | None, g
     if idempotency is not None:
         existing = orders_repo.replayed_order(idempotency)
         if existing is not None:
-            return _with_payment_page(existing)
+            return _with_payment_page(existing, replay=True)
+    if source_ip:
+        limits.check_order(caller.user_id, source_ip)
+    settings = get_settings()
     product = catalog.get_product(product_id)
     if product is None:
         raise NotFound("No product has this id.")
@@ -63,15 +83,25 @@ def create_order(caller: Caller, product_id: str, idempotency_key: str | None, g
         reference=chosen.new_reference(order_id),
         created_at=now,
     )
-    stored = orders_repo.create_order(order, idempotency=idempotency)
+    stored = orders_repo.create_order(order, idempotency=idempotency, max_open=settings.max_pending_orders_per_buyer)
     logger.info("order created", order_id=stored.id, product_id=product.id, amount=stored.amount, gateway=chosen.name)
-    return _with_payment_page(stored)
+    return _with_payment_page(stored, replay=stored.id != order.id)
 
 
-def _with_payment_page(order: Order) -> Checkout:
-    """Initialize the payment at the gateway once per order; a replay reuses the stored page."""
+def _with_payment_page(order: Order, *, replay: bool = False) -> Checkout:
+    """Initialize the payment at the gateway once per attempt; a replay reuses the stored page, or starts
+    the next attempt when none was stored."""
     if order.authorization_url or order.status != "pending":
         return Checkout(order, order.authorization_url)
+    if replay:
+        attempt = orders_repo.new_checkout_attempt(order, profile(order.gateway).new_reference)
+        if attempt is None:
+            current = orders_repo.get_order(order.id) or order
+            if current.authorization_url or current.status != "pending":
+                return Checkout(current, current.authorization_url)
+            raise TransientError("The payment page of this order is being prepared; try again.")
+        logger.info("checkout attempt started", order_id=order.id, attempt=attempt.checkout_attempt)
+        order = attempt
     settings = get_settings()
     callback = f"{settings.public_api_url.rstrip('/')}/orders/{order.id}" if settings.public_api_url else None
     try:
@@ -83,10 +113,15 @@ def _with_payment_page(order: Order) -> Checkout:
             callback_url=callback,
             metadata={"order_id": order.id, "product_id": order.product_id},
         )
-    except GatewayError:
-        logger.warning("gateway initialize failed", order_id=order.id)
+    except (GatewayError, TransientError):
+        logger.warning("gateway initialize failed", order_id=order.id, attempt=order.checkout_attempt)
         raise
-    refreshed = orders_repo.set_authorization_url(order.id, payment.authorization_url)
+    refreshed = orders_repo.set_authorization_url(order.id, payment.authorization_url, order.reference)
+    if refreshed is None:
+        current = orders_repo.get_order(order.id) or order
+        if current.authorization_url:
+            return Checkout(current, current.authorization_url)
+        raise TransientError("The payment page of this order is being prepared; try again.")
     return Checkout(refreshed, payment.authorization_url)
 
 

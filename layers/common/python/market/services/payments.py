@@ -10,6 +10,19 @@ put is the exactly-once guard) and the removal of the pending marker; the creato
 ledger and the sales counters once for all of them (a flash sale of one creator then costs one
 balance update per batch, not per sale). Afterwards, and also when the guard shows it was already
 settled, the order goes to the delivery queue, so a crash between the two steps still delivers.
+
+Money at the edges (both paths alike):
+- a verified success settles a ``failed`` or ``expired`` order too (a buyer paying on the same
+  page after a decline, or late): credited once, delivered;
+- a verified success of another amount or currency than the order's is never settled: the order
+  is ``failed`` and the captured money goes back through the gateway (``market.services.captures``:
+  a capture refund, the ``CapturedUnsettled`` metric and an error log an operator can alert on),
+  as does a success on a checkout attempt the order no longer uses;
+- ``paid_at`` is the gateway's time of payment, never earlier than the order's ``created_at``;
+- a success for a reference no order has is recorded as an early event.
+
+The reconciler (``reconcile_pending``) sweeps the pending markers within a time budget from a
+persisted cursor (``market.services.worklists``).
 """
 
 from __future__ import annotations
@@ -18,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -35,6 +48,8 @@ from market.repositories import orders as orders_repo
 from market.repositories import stats as stats_repo
 from market.repositories import wallets as wallets_repo
 from market.repositories.transactions import OperationRejected, TxOp
+from market.repositories.worklists import Marker
+from market.services import worklists
 from market.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -49,6 +64,7 @@ class Outcome(StrEnum):
     NOT_PAID = "not_paid"
     UNKNOWN_REFERENCE = "unknown_reference"
     NOT_PENDING = "not_pending"
+    SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,8 @@ def settle_reference(gateway: str, reference: str, transaction_id: str | None = 
     order = orders_repo.order_for_reference(gateway, reference)
     if order is None:
         return _unknown_reference(gateway, reference)
+    if reference != order.reference:
+        return _superseded_attempt(order, reference, transaction_id)
     return settle_order(order, transaction_id=transaction_id)
 
 
@@ -98,7 +116,10 @@ def settle_order(order: Order, *, transaction_id: str | None = None) -> Settleme
     """Ask the gateway about ``order`` and settle it once. Raises ``TransientError`` to be retried."""
     checked = check_payment(order, transaction_id=transaction_id)
     if isinstance(checked, Sale):
-        checked = _settle_group([checked])[order.id]
+        written = _settle_group([checked])[order.id]
+        if isinstance(written, TransientError):
+            raise written
+        checked = written
         if checked.outcome == Outcome.SETTLED:
             checked = SettlementResult(Outcome.SETTLED, orders_repo.get_order(order.id) or order)
     if checked.delivers:
@@ -114,7 +135,8 @@ def settle_references(payments: Sequence[PaymentNotice]) -> list[SettlementResul
     Each entry's answer, in order: its result, or the ``TransientError`` it should be retried for
     (the gateway was unavailable for it, or its creator's wallet stayed busy). A reference given
     twice settles once (the second is a duplicate); a sale settled meanwhile by another path does
-    not hold up the rest of its group.
+    not hold up the rest of its group; a reference of a checkout attempt the order replaced is
+    answered on its own, as ``settle_reference`` answers it.
     """
     answers: list[SettlementResult | TransientError | None] = [None] * len(payments)
     lookup = orders_repo.look_up_payments([(gateway, reference) for gateway, reference, _ in payments])
@@ -125,6 +147,12 @@ def settle_references(payments: Sequence[PaymentNotice]) -> list[SettlementResul
         order = orders.get((gateway, reference))
         if order is None:
             answers[index] = _unknown_reference(gateway, reference)
+            continue
+        if reference != order.reference:
+            try:
+                answers[index] = _superseded_attempt(order, reference, transaction_id)
+            except TransientError as error:
+                answers[index] = error
             continue
         if order.id in first_of:
             continue  # answered after the first one is
@@ -148,7 +176,7 @@ def settle_references(payments: Sequence[PaymentNotice]) -> list[SettlementResul
             answers[first_of[sale.order.id]] = results[sale.order.id]
     for index, (gateway, reference, _) in enumerate(payments):
         order = orders.get((gateway, reference))
-        if answers[index] is None and order is not None:
+        if answers[index] is None and order is not None and order.id in first_of:
             first = answers[first_of[order.id]]
             answers[index] = first if isinstance(first, TransientError) else _already_settled(order)
     done = [answer for answer in answers if answer is not None]
@@ -206,12 +234,16 @@ def check_payment(
         return SettlementResult(Outcome.NOT_PAID, order, f"gateway status {verified.gateway_status}")
     problem = _mismatch(order, verified)
     if problem:
-        return _fail(order, Outcome.MISMATCH, problem)
+        result = _fail(order, Outcome.MISMATCH, problem)
+        if result.outcome == Outcome.MISMATCH and _money_differs(order, verified):
+            _return_capture(order, verified, problem)
+        return result
     return Sale(order, verified)
 
 
 def _unknown_reference(gateway: str, reference: str) -> SettlementResult:
     logger.warning("payment reference unknown", gateway=gateway, reference=reference)
+    orders_repo.record_early_event(gateway, reference, "payment.succeeded", None)
     _metric(Outcome.UNKNOWN_REFERENCE)
     return SettlementResult(Outcome.UNKNOWN_REFERENCE, None, "no order has this reference")
 
@@ -228,6 +260,33 @@ def _mismatch(order: Order, verified: VerifiedPayment) -> str | None:
     if verified.mode is not None and expected_mode and verified.mode != expected_mode:
         return f"mode {verified.mode} != {expected_mode}"
     return None
+
+
+def _money_differs(order: Order, verified: VerifiedPayment) -> bool:
+    """Real money was captured for this reference, but not what the order asks (it goes back to the buyer)."""
+    return verified.reference == order.reference and (
+        verified.amount != order.amount or verified.currency != order.currency
+    )
+
+
+def _return_capture(order: Order, verified: VerifiedPayment, reason: str) -> None:
+    from market.services import captures  # lazy: only a captured payment that cannot settle needs it
+
+    captures.return_capture(order, verified, reason)
+
+
+def _superseded_attempt(order: Order, reference: str, transaction_id: str | None) -> SettlementResult:
+    """A payment event for a checkout attempt the order replaced: its page was never handed out, so money
+    captured on it cannot settle the order; it goes back to the buyer."""
+    try:
+        verified = get_gateway(order.gateway).verify(reference, transaction_id=transaction_id)
+    except GatewayNotFound:
+        return SettlementResult(Outcome.NOT_PAID, order, "the gateway has no such payment")
+    if verified.is_successful and verified.reference == reference:
+        logger.warning("payment on a superseded checkout attempt", order_id=order.id, reference=reference)
+        _return_capture(order, verified, "paid on a checkout attempt the order no longer uses")
+    _metric(Outcome.SUPERSEDED)
+    return SettlementResult(Outcome.SUPERSEDED, order, "the order uses another reference now")
 
 
 def _fail(order: Order, outcome: Outcome, reason: str) -> SettlementResult:
@@ -248,7 +307,9 @@ TRANSACTION_ITEM_LIMIT = 100
 
 def _groups(sales: list[Sale]) -> list[list[Sale]]:
     """The sales by wallet (creator and currency), each wallet's cut into transactions that fit
-    DynamoDB's item limit (``_items``), in the order they came."""
+    DynamoDB's item limit (``_items``) and touch each item once (two pending orders of one buyer
+    both take the buyer's open-order count down: they go to different transactions), in the order
+    they came."""
     by_wallet: dict[tuple[str, str], list[Sale]] = {}
     for sale in sales:
         by_wallet.setdefault((sale.order.creator_id, sale.order.currency), []).append(sale)
@@ -256,7 +317,7 @@ def _groups(sales: list[Sale]) -> list[list[Sale]]:
     for wallet_sales in by_wallet.values():
         group: list[Sale] = []
         for sale in wallet_sales:
-            if group and _items([*group, sale]) > TRANSACTION_ITEM_LIMIT:
+            if group and (_items([*group, sale]) > TRANSACTION_ITEM_LIMIT or _shares_an_item(group, sale)):
                 groups.append(group)
                 group = []
             group.append(sale)
@@ -264,26 +325,46 @@ def _groups(sales: list[Sale]) -> list[list[Sale]]:
     return groups
 
 
+def _open_count_owner(order: Order) -> str | None:
+    """The buyer whose open-order count settling ``order`` takes down (``add_close_pending``), if any."""
+    return order.buyer_id if order.status == "pending" and order.buyer_id else None
+
+
+def _shares_an_item(group: list[Sale], sale: Sale) -> bool:
+    owner = _open_count_owner(sale.order)
+    return owner is not None and any(_open_count_owner(other.order) == owner for other in group)
+
+
 def _items(sales: list[Sale]) -> int:
-    """Items the transaction of ``sales`` writes: per sale the order, its pending marker, its
-    guard, a hold when held, its ledger entries (sale, fee); once the wallet, the day counter and a
-    product-day counter per product."""
+    """Items the transaction of ``sales`` writes: per sale the order, its guard, a hold when held,
+    its ledger entries (sale, fee) and, for a pending order, its pending marker and its buyer's
+    open-order count; once the wallet, the day counter and a product-day counter per product."""
     held = get_settings().hold_days.get(sales[0].order.currency, 0) > 0
-    per_sale = 3 + (1 if held else 0) + 2
-    return per_sale * len(sales) + 2 + len({sale.order.product_id for sale in sales})
+    per_sale = 2 + (1 if held else 0) + 2
+    closing = sum(2 for sale in sales if sale.order.status == "pending")
+    return per_sale * len(sales) + closing + 2 + len({sale.order.product_id for sale in sales})
 
 
-def _settle_group(sales: list[Sale]) -> dict[str, SettlementResult]:
-    """Write the sales of one wallet in ONE transaction: per sale the order pending->paid (and its
-    marker removed), the transaction record (the exactly-once guard), a hold when held; once for
-    all of them the wallet (every ledger entry, one balance update) and the sales counters.
+# How often one sale is written again because its order changed status meanwhile (as ``settle_order`` did).
+_SALE_ATTEMPTS = 3
 
-    A sale whose own item is refused (its guard exists, or its order left ``pending``: settled or
-    closed by another path meanwhile) is answered on its own and the rest written again without
-    it, so one duplicate never blocks the others. ``TransientError`` when the wallet stays busy.
+
+def _settle_group(sales: list[Sale]) -> dict[str, SettlementResult | TransientError]:
+    """Write the sales of one wallet in ONE transaction: per sale the order ->paid (from the status
+    it was read in; its marker removed and its buyer's open count taken down when it was pending),
+    the transaction record (the exactly-once guard), a hold when held; once for all of them the
+    wallet (every ledger entry, one balance update) and the sales counters.
+
+    A sale whose own item is refused is looked at again on its own, the rest written again without
+    waiting for it, so one duplicate never blocks the others: its guard exists or its order is paid
+    (already settled); its order was closed unpaid meanwhile (declined, expired) - the verified
+    payment still settles it, from its new status; otherwise it is answered ``NOT_PENDING``.
+    ``TransientError`` (raised) when the wallet stays busy; as a sale's answer when its order kept
+    changing.
     """
     settings = get_settings()
-    results: dict[str, SettlementResult] = {}
+    results: dict[str, SettlementResult | TransientError] = {}
+    attempts = dict.fromkeys((sale.order.id for sale in sales), 1)
     pending = list(sales)
     while pending:
         now = clock.now()
@@ -303,13 +384,25 @@ def _settle_group(sales: list[Sale]) -> dict[str, SettlementResult]:
             refused = {label.split(":", 1)[1] for label in rejected.failed if ":" in label}
             if not refused:
                 raise  # an item of the group itself was refused: not a duplicate, a bug
+            again: list[Sale] = []
             for sale in pending:
-                if sale.order.id in refused:
-                    results[sale.order.id] = _rejected(sale.order, guard=f"guard:{sale.order.id}" in rejected.failed)
-            pending = [sale for sale in pending if sale.order.id not in refused]
+                if sale.order.id not in refused:
+                    again.append(sale)
+                    continue
+                answer = _rejected(sale, guard=f"guard:{sale.order.id}" in rejected.failed)
+                if not isinstance(answer, Sale):
+                    results[sale.order.id] = answer
+                elif attempts[sale.order.id] >= _SALE_ATTEMPTS:
+                    results[sale.order.id] = TransientError("The order kept changing during settlement; try again.")
+                else:
+                    attempts[sale.order.id] += 1
+                    again.append(answer)
+            pending = again
             continue
         for sale in pending:
             order = sale.order
+            if order.status != "pending":
+                logger.info("order paid after it closed", order_id=order.id, closed_as=order.status)
             logger.info("order paid", order_id=order.id, amount=order.amount, currency=order.currency)
             _metric(Outcome.SETTLED)
             results[order.id] = SettlementResult(Outcome.SETTLED, order)
@@ -332,7 +425,7 @@ def _sale_items(sale: Sale, now: datetime, settings: Settings) -> tuple[list[TxO
     order, verified = sale.order, sale.verified
     fee = fee_policy(settings).fee(order.total)
     net = order.total - fee
-    paid_at = verified.paid_at or now
+    paid_at = order.paid_at_for(verified.paid_at, now)
     hold_days = settings.hold_days.get(order.currency, 0)
     record = orders_repo.transaction_record(
         order,
@@ -369,11 +462,15 @@ def _sale_items(sale: Sale, now: datetime, settings: Settings) -> tuple[list[TxO
     return ops, sale_change(order.creator_id, order.id, order.total, fee, held=hold_days > 0), counter
 
 
-def _rejected(order: Order, *, guard: bool) -> SettlementResult:
-    """A sale whose guard or order condition failed: someone settled (or closed) it first."""
+def _rejected(sale: Sale, *, guard: bool) -> SettlementResult | Sale:
+    """A sale whose guard or order condition failed: someone settled it first (already settled), or
+    closed it unpaid meanwhile (the sale again, from the order's new status), or it cannot be paid."""
+    order = sale.order
     refreshed = orders_repo.get_order(order.id) or order
     if guard or refreshed.status == "paid":
         return _already_settled(refreshed)
+    if refreshed.is_settleable and refreshed.status != order.status:
+        return Sale(refreshed, sale.verified)  # closed unpaid meanwhile (declined, expired): it still settles
     logger.info("order closed before settlement", order_id=order.id, status=refreshed.status)
     return SettlementResult(Outcome.NOT_PENDING, refreshed, f"order is {refreshed.status}")
 
@@ -393,35 +490,77 @@ class ReconcileReport:
     settled: int
     expired: int
     failed: int
+    first_checks: int = 0
+    sweeps_finished: int = 0
 
 
-def reconcile_pending() -> ReconcileReport:
-    """Verify orders left pending (missed webhooks) and expire the ones unpaid past the limit."""
+def reconcile_pending(remaining_seconds: float | None = None) -> ReconcileReport:
+    """Verify orders left pending (missed webhooks) and expire the ones unpaid past the limit.
+
+    Sweeps the pending markers (``market.services.worklists``) within the time budget: the
+    setting, and no more than ``remaining_seconds`` (the Lambda's time left) less a margin.
+    """
     settings = get_settings()
     now = clock.now()
     reverify_before = clock.iso(now - timedelta(minutes=settings.pending_order_reverify_minutes))
     expire_before = clock.iso(now - timedelta(hours=settings.order_expiry_hours))
-    days = {clock.iso(now - timedelta(days=back))[:10] for back in range(settings.order_expiry_hours // 24 + 2)}
-    checked = settled = expired = failed = 0
-    for day in sorted(days):
-        for order_id, created_at in orders_repo.pending_orders(day, reverify_before):
-            order = orders_repo.get_order(order_id)
-            if order is None:
-                continue
-            checked += 1
-            try:
-                result = settle_order(order)
-            except TransientError:
-                failed += 1
-                continue
-            if result.outcome in (Outcome.SETTLED, Outcome.DUPLICATE):
-                settled += 1
-            elif (
-                result.outcome == Outcome.NOT_PAID
-                and created_at < expire_before
-                and orders_repo.close_pending(order, "expired", reason="unpaid after the payment window")
-            ):
-                expired += 1
-                logger.info("order expired", order_id=order.id)
-    logger.info("reconciled pending orders", checked=checked, settled=settled, expired=expired, failed=failed)
-    return ReconcileReport(checked=checked, settled=settled, expired=expired, failed=failed)
+
+    def check(marker: Marker) -> str:
+        order = orders_repo.get_order(marker.subject)
+        if order is None:
+            return "missing"
+        result = settle_order(order)
+        if result.outcome in (Outcome.SETTLED, Outcome.DUPLICATE):
+            return "settled"
+        if (
+            result.outcome == Outcome.NOT_PAID
+            and marker.created_at < expire_before
+            and orders_repo.close_pending(order, "expired", reason="unpaid after the payment window")
+        ):
+            logger.info("order expired", order_id=order.id)
+            return "expired"
+        return "pending"
+
+    report = worklists.sweep(
+        "pending-orders", check, cutoff=reverify_before, budget=reconciler_budget(settings, remaining_seconds), now=now
+    )
+    counts = report.outcomes
+    result = ReconcileReport(
+        checked=report.checked,
+        settled=counts.get("settled", 0),
+        expired=counts.get("expired", 0),
+        failed=counts.get("failed", 0),
+        first_checks=report.first_checks,
+        sweeps_finished=report.sweeps_finished,
+    )
+    logger.info("reconciled pending orders", **_as_keys(result), cursor_day=report.cursor.day)
+    return result
+
+
+# What a scheduled run keeps for itself after its budget: a last page of gateway calls at their timeout
+# (at most this much, and at most a quarter of the time left).
+_RUN_MARGIN_SECONDS = 30.0
+
+
+def reconciler_budget(settings: Settings, remaining_seconds: float | None) -> worklists.Budget:
+    seconds = settings.reconciler_budget_seconds
+    if remaining_seconds is not None:
+        margin = min(_RUN_MARGIN_SECONDS, remaining_seconds / 4)
+        seconds = max(1.0, min(seconds, remaining_seconds - margin))
+    return worklists.Budget(
+        seconds=seconds,
+        concurrency=settings.reconciler_concurrency,
+        fresh_share=settings.reconciler_fresh_share,
+        first_lookback_days=settings.reconciler_first_lookback_days,
+    )
+
+
+def _as_keys(report: ReconcileReport) -> dict[str, Any]:
+    return {
+        "checked": report.checked,
+        "settled": report.settled,
+        "expired": report.expired,
+        "failed": report.failed,
+        "first_checks": report.first_checks,
+        "sweeps_finished": report.sweeps_finished,
+    }
