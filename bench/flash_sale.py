@@ -334,6 +334,7 @@ def fresh(run: Callable[[Any], Result]) -> Result:
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # no metrics blob per batch on stdout
         os.environ.setdefault("JWT_SIGNING_KEY", "bench")
+        os.environ.setdefault("CURSOR_SIGNING_KEY", "bench-cursors")  # the ledger check pages with cursors
         os.environ.setdefault("PAYSTACK_SECRET_KEY", "sk_test_local")
         reset_caches()
         return run(local)
