@@ -25,7 +25,8 @@ PUT, UPDATE, DELETE, BATCH_WRITE = "PutItem", "UpdateItem", "DeleteItem", "Batch
 # ConditionCheckItem, so a prefix written inside a transaction appears with those actions.
 TABLE: dict[str, dict[str, set[str]]] = {
     "AuthFunction": {
-        "USER#*": {GET, PUT, UPDATE},  # register (transaction); refresh/me read (and login, for an old guard); rehash
+        # register (transaction); refresh/me read (and login, for an old guard); rehash; login checks the role's copy
+        "USER#*": {GET, PUT, UPDATE, CHECK},
         "EMAIL#*": {BATCH_GET, PUT, UPDATE},  # register's guard (transaction); login reads its copy; rehash updates it
         "REFRESH#*": {GET, PUT, UPDATE},  # login puts the first token; refresh reads, spends and puts the next
         "FAMILY#*": {GET, PUT, UPDATE},  # login starts a family; refresh reads/extends it; reuse and logout revoke

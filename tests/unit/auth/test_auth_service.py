@@ -448,6 +448,27 @@ def test_a_successful_login_is_one_read_and_one_write(aws_calls: AwsCalls) -> No
     assert auth.refresh(pair.refresh_token).access_token  # the family and token were written
 
 
+@pytest.mark.parametrize(("registered_as", "changed_to"), [("customer", "admin"), ("creator", "customer")])
+@pytest.mark.usefixtures("aws_resources")
+def test_a_role_changed_in_the_table_is_the_role_of_the_next_login_token(
+    aws_calls: AwsCalls, registered_as: str, changed_to: str
+) -> None:
+    # An operator promotes (or demotes) an account on its USER# item only; the email guard's copy of the
+    # role, which a login reads, is then stale: the login must not issue a token with the old role.
+    user = registered(registered_as)
+    auth.login(email=user.email, password=PASSWORD, source_ip="10.8.0.3")
+    UserItem(user_pk(user.id), "PROFILE").update(actions=[UserItem.role.set(changed_to)])
+
+    changed = auth.login(email=user.email, password=PASSWORD, source_ip="10.8.0.3")
+    mark = len(aws_calls.made)
+    again = auth.login(email=user.email, password=PASSWORD, source_ip="10.8.0.3")
+
+    assert verify_access_token(changed.access_token).role == changed_to
+    assert verify_access_token(again.access_token).role == changed_to
+    # The copy was brought in line: the next login is back to one read and one write.
+    assert aws_calls.since(mark) == ["dynamodb.BatchGetItem", "dynamodb.TransactWriteItems"]
+
+
 @pytest.mark.usefixtures("aws_resources")
 def test_a_failed_login_is_one_read_and_one_write_and_a_locked_one_only_the_read(aws_calls: AwsCalls) -> None:
     clock.set_offset(-(clock.epoch_seconds() % WINDOW))

@@ -24,7 +24,7 @@ from pynamodb.expressions.update import Action
 
 from market.domain.user import Credentials
 from market.models.rate_limit import RateCounterItem, rate_pk, window_sk
-from market.models.user import EMAIL_SK, EmailGuardItem, email_pk
+from market.models.user import EMAIL_SK, USER_SK, EmailGuardItem, UserItem, email_pk, user_pk
 from market.repositories import refresh_tokens, users
 from market.repositories.rate_limits import Window, expiry
 from market.repositories.reads import get_many
@@ -52,6 +52,14 @@ class LoginState:
 
 class LimitReached(Exception):
     """The account or the source IP used up its failures in this window (meanwhile, when a write says so)."""
+
+
+class RoleChanged(Exception):
+    """The user's role is not the one the email guard's copy holds (an operator promoted or demoted
+    the account in the table): nothing was written; read the user and refresh the copy."""
+
+
+ROLE_CHECK = "role"
 
 
 def _counter(scope: str, key: str, window: Window) -> RateCounterItem:
@@ -114,7 +122,9 @@ def succeed(
     expires_at: int,
 ) -> str:
     """Forget the account's failures and start a refresh-token family, in one transaction; the family
-    id. ``LimitReached`` (nothing written) when the account or the IP reached its limit meanwhile."""
+    id. ``LimitReached`` (nothing written) when the account or the IP reached its limit meanwhile;
+    ``RoleChanged`` (nothing written) when the user's role is not ``credentials.role`` (the copy is
+    stale): the token is never issued with a role the user no longer has."""
     account = _counter(ACCOUNT_SCOPE, email, window)
     ip = _counter(IP_SCOPE, source_ip, window)
     family_id, family = refresh_tokens.family_ops(
@@ -126,6 +136,12 @@ def succeed(
             IP_SCOPE,
             lambda tx: tx.condition_check(RateCounterItem, ip.PK, ip.SK, condition=_under(limits.per_ip)),
         ),
+        TxOp(
+            ROLE_CHECK,
+            lambda tx: tx.condition_check(
+                UserItem, user_pk(credentials.user_id), USER_SK, condition=UserItem.role == credentials.role
+            ),
+        ),
         *family,
     ]
     try:
@@ -133,5 +149,14 @@ def succeed(
     except OperationRejected as rejected:
         if rejected.failed & {ACCOUNT_SCOPE, IP_SCOPE}:
             raise LimitReached from rejected
+        if ROLE_CHECK in rejected.failed:
+            raise RoleChanged from rejected
         raise
     return family_id
+
+
+def refresh_copy(email: str, credentials: Credentials) -> None:
+    """Bring the email guard's copy of the user's role back in line with the user (after ``RoleChanged``)."""
+    EmailGuardItem(email_pk(email), EMAIL_SK).update(
+        actions=[EmailGuardItem.role.set(credentials.role)], condition=EmailGuardItem.user_id == credentials.user_id
+    )

@@ -19,8 +19,8 @@ from typing import NoReturn
 
 from market import clock
 from market.auth import passwords, tokens
-from market.domain.errors import Forbidden, InvalidToken, TooManyRequests, Unauthorized
-from market.domain.user import SELF_SERVICE_ROLES, RefreshToken, User, normalise_email
+from market.domain.errors import Forbidden, InvalidToken, TooManyRequests, TransientError, Unauthorized
+from market.domain.user import SELF_SERVICE_ROLES, Credentials, RefreshToken, User, normalise_email
 from market.ids import new_id, new_token
 from market.observability import logger
 from market.repositories import logins, rate_limits, refresh_tokens, users
@@ -99,21 +99,31 @@ def login(*, email: str, password: str, source_ip: str) -> TokenPair:
     if not passwords.verify_password(credentials.password_hash, password):
         _failed(email, source_ip, window, limits, now, reason="wrong-password", user_id=credentials.user_id)
 
-    access_token, expires_in = tokens.issue_access_token(credentials.user_id, credentials.role, settings)
     refresh_token = new_token(REFRESH_TOKEN_BYTES)
-    try:
-        logins.succeed(
-            credentials,
-            email,
-            source_ip,
-            window,
-            limits,
-            token_digest=refresh_tokens.digest(refresh_token),
-            issued_at=clock.iso(clock.now()),
-            expires_at=clock.epoch_seconds() + settings.refresh_token_ttl_seconds,
-        )
-    except logins.LimitReached:
-        _limited(None, window, now)
+    for attempt in range(2):
+        try:
+            logins.succeed(
+                credentials,
+                email,
+                source_ip,
+                window,
+                limits,
+                token_digest=refresh_tokens.digest(refresh_token),
+                issued_at=clock.iso(clock.now()),
+                expires_at=clock.epoch_seconds() + settings.refresh_token_ttl_seconds,
+            )
+            break
+        except logins.LimitReached:
+            _limited(None, window, now)
+        except logins.RoleChanged:
+            # An operator changed the role in the table: the token carries the user's role as it is now.
+            user = users.get_user(credentials.user_id)
+            if user is None or attempt > 0:
+                raise TransientError("The account changed during login; try again.") from None
+            credentials = Credentials(user_id=user.id, role=user.role, password_hash=credentials.password_hash)
+            logins.refresh_copy(email, credentials)
+            logger.info("login copy of the role refreshed", user_id=user.id)
+    access_token, expires_in = tokens.issue_access_token(credentials.user_id, credentials.role, settings)
     if passwords.needs_rehash(credentials.password_hash) and users.replace_password_hash(
         credentials, email, passwords.hash_password(password)
     ):
