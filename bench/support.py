@@ -189,11 +189,13 @@ def in_process_aws(stack_name: str = "bench") -> Iterator[Any]:
     from localdev.stack import PARAMETERS_FILE
     from localdev.template import LocalTemplate, load_template
 
-    # The local stack's rate limits (every scope high): each request still takes its counters, so
-    # they are counted, but a benchmark's hundreds of orders by one account are not refused.
-    local_limits = json.loads(PARAMETERS_FILE.read_text())["Parameters"]["RateLimits"]
+    # The local stack's limits (rate limits, pending orders per buyer: all high): each request still
+    # takes its counters, so they are counted, but a benchmark's hundreds of orders by one account
+    # are not refused.
+    local = json.loads(PARAMETERS_FILE.read_text())["Parameters"]
+    limits = {name: local[name] for name in ("RateLimits", "MaxPendingOrdersPerBuyer")}
     with mock_aws():
-        local = LocalTemplate(load_template(), stack_name=stack_name, parameter_overrides={"RateLimits": local_limits})
+        local = LocalTemplate(load_template(), stack_name=stack_name, parameter_overrides=limits)
         local.create_resources(boto3.Session())
         # As the local stack does: moto's TransactWriteItems is only atomic under this lock.
         serialize_dynamodb()

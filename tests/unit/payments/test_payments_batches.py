@@ -360,10 +360,13 @@ def test_a_batch_settles_late_successes_and_returns_mismatched_captures_as_the_s
     assert stored_order(short.id).failure_reason == f"amount {PRICE - 50_000} != {PRICE}"
 
 
-def test_one_buyers_two_pending_orders_in_a_batch_go_to_two_transactions(
+def test_one_buyers_two_pending_orders_in_a_batch_settle_in_one_transaction_and_count_down_twice(
     gateway: FakeGateway, queue: PaymentsQueue, aws_calls: AwsCalls
 ) -> None:
-    # Each takes the buyer's open-order count down, and a transaction may touch an item only once.
+    # Each takes the buyer's open-order count down, and a transaction may touch an item only once:
+    # the count goes down by two in one update.
+    from market.models.order import OPEN_ORDERS_SK, OpenOrdersItem, open_orders_pk
+
     orders = [a_pending_order(creator_id=CREATOR, buyer_id="usr_twice") for _ in range(2)]
     orders.append(a_pending_order(creator_id=CREATOR, buyer_id="usr_once"))
     for order in orders:
@@ -373,7 +376,9 @@ def test_one_buyers_two_pending_orders_in_a_batch_go_to_two_transactions(
 
     assert failed_ids(consume(queue.batch())) == []
 
-    assert transactions(aws_calls, mark) == 2
+    assert transactions(aws_calls, mark) == 1
     assert [stored_order(order.id).status for order in orders] == ["paid"] * 3
     assert wallets_repo.get_balance(CREATOR, "NGN").available == 3 * NET
     assert wallets_repo.check_wallet(CREATOR) == []
+    for buyer in ("usr_twice", "usr_once"):
+        assert int(OpenOrdersItem.get(open_orders_pk(buyer), OPEN_ORDERS_SK, consistent_read=True).open) == 0

@@ -321,9 +321,11 @@ def add_close_pending(
     paid_at: datetime | None = None,
     platform_fee: int | None = None,
     net_amount: int | None = None,
+    count_open: bool = True,
 ) -> None:
     """In ``tx``: move the order to ``new_status`` from the status it was read in (one the domain allows), and
-    drop its pending marker; leaving ``pending`` takes the buyer's open-order count down.
+    drop its pending marker; leaving ``pending`` takes the buyer's open-order count down (unless
+    ``count_open`` is False: the caller does it once per buyer, ``add_open_orders``).
 
     Conditioned on the status read: a caller that loses a race reads the order again.
     """
@@ -342,8 +344,14 @@ def add_close_pending(
     tx.update(order_key(order.id), actions=actions, condition=OrderItem.status == order.status)
     if order.status == "pending":
         tx.delete(pending_marker_key(order))
-        if order.buyer_id:
+        if order.buyer_id and count_open:
             tx.update(_open_orders_key(order.buyer_id), actions=[OpenOrdersItem.open.add(-1)])
+
+
+def add_open_orders(tx: TransactWrite, buyer_id: str, delta: int) -> None:
+    """In ``tx``: change the buyer's open-order count by ``delta`` (several orders at once: a
+    transaction may touch the count only once)."""
+    tx.update(_open_orders_key(buyer_id), actions=[OpenOrdersItem.open.add(delta)])
 
 
 def close_pending(order: Order, new_status: OrderStatus, *, reason: str | None = None) -> bool:

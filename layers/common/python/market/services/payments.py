@@ -307,9 +307,7 @@ TRANSACTION_ITEM_LIMIT = 100
 
 def _groups(sales: list[Sale]) -> list[list[Sale]]:
     """The sales by wallet (creator and currency), each wallet's cut into transactions that fit
-    DynamoDB's item limit (``_items``) and touch each item once (two pending orders of one buyer
-    both take the buyer's open-order count down: they go to different transactions), in the order
-    they came."""
+    DynamoDB's item limit (``_items``), in the order they came."""
     by_wallet: dict[tuple[str, str], list[Sale]] = {}
     for sale in sales:
         by_wallet.setdefault((sale.order.creator_id, sale.order.currency), []).append(sale)
@@ -317,7 +315,7 @@ def _groups(sales: list[Sale]) -> list[list[Sale]]:
     for wallet_sales in by_wallet.values():
         group: list[Sale] = []
         for sale in wallet_sales:
-            if group and (_items([*group, sale]) > TRANSACTION_ITEM_LIMIT or _shares_an_item(group, sale)):
+            if group and _items([*group, sale]) > TRANSACTION_ITEM_LIMIT:
                 groups.append(group)
                 group = []
             group.append(sale)
@@ -330,19 +328,16 @@ def _open_count_owner(order: Order) -> str | None:
     return order.buyer_id if order.status == "pending" and order.buyer_id else None
 
 
-def _shares_an_item(group: list[Sale], sale: Sale) -> bool:
-    owner = _open_count_owner(sale.order)
-    return owner is not None and any(_open_count_owner(other.order) == owner for other in group)
-
-
 def _items(sales: list[Sale]) -> int:
     """Items the transaction of ``sales`` writes: per sale the order, its guard, a hold when held,
-    its ledger entries (sale, fee) and, for a pending order, its pending marker and its buyer's
-    open-order count; once the wallet, the day counter and a product-day counter per product."""
+    its ledger entries (sale, fee) and, for a pending order, its pending marker; once the wallet,
+    the day counter, a product-day counter per product and an open-order count per buyer of a
+    pending order."""
     held = get_settings().hold_days.get(sales[0].order.currency, 0) > 0
     per_sale = 2 + (1 if held else 0) + 2
-    closing = sum(2 for sale in sales if sale.order.status == "pending")
-    return per_sale * len(sales) + closing + 2 + len({sale.order.product_id for sale in sales})
+    markers = sum(1 for sale in sales if sale.order.status == "pending")
+    buyers = len({owner for sale in sales if (owner := _open_count_owner(sale.order))})
+    return per_sale * len(sales) + markers + buyers + 2 + len({sale.order.product_id for sale in sales})
 
 
 # How often one sale is written again because its order changed status meanwhile (as ``settle_order`` did).
@@ -378,6 +373,7 @@ def _settle_group(sales: list[Sale]) -> dict[str, SettlementResult | TransientEr
             counters.append(counter)
         first = pending[0].order
         ops.append(_counters_op(first.creator_id, clock.iso(now)[:10], counters))
+        ops += _open_orders_ops(pending)
         try:
             wallets_repo.apply_change(combined(changes), ops)
         except OperationRejected as rejected:
@@ -412,6 +408,24 @@ def _settle_group(sales: list[Sale]) -> dict[str, SettlementResult | TransientEr
     return results
 
 
+def _open_orders_ops(sales: list[Sale]) -> list[TxOp]:
+    """Each buyer's open-order count down by the pending orders of theirs that ``sales`` settle, in
+    one update per buyer (two orders of one buyer may be in one transaction, which may touch an item once)."""
+    closing: dict[str, int] = {}
+    for sale in sales:
+        owner = _open_count_owner(sale.order)
+        if owner is not None:
+            closing[owner] = closing.get(owner, 0) + 1
+    return [_open_orders_op(n, buyer, count) for n, (buyer, count) in enumerate(closing.items())]
+
+
+def _open_orders_op(n: int, buyer_id: str, count: int) -> TxOp:
+    def add(tx: TransactWrite) -> None:
+        orders_repo.add_open_orders(tx, buyer_id, -count)
+
+    return TxOp(f"open-orders-{n}", add)
+
+
 def _counters_op(creator_id: str, day: str, counters: list[Counter]) -> TxOp:
     def add(tx: TransactWrite) -> None:
         stats_repo.add_sales_to_counters(tx, creator_id=creator_id, day=day, sales=counters)
@@ -439,7 +453,7 @@ def _sale_items(sale: Sale, now: datetime, settings: Settings) -> tuple[list[TxO
         TxOp(
             f"order:{order.id}",
             lambda tx: orders_repo.add_close_pending(
-                tx, order, "paid", paid_at=paid_at, platform_fee=fee.amount, net_amount=net.amount
+                tx, order, "paid", paid_at=paid_at, platform_fee=fee.amount, net_amount=net.amount, count_open=False
             ),
         ),
         TxOp(f"guard:{order.id}", lambda tx: tx.save(record, condition=type(record).PK.does_not_exist())),
