@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import sys
@@ -11,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import bench  # noqa: F401 - puts the layer and the repository root on sys.path
@@ -65,6 +67,18 @@ def machine_line() -> str:
     return f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load}"
 
 
+Figures = dict[str, float | int | str | bool | None]
+
+
+def write_figures(path: Path | None, figures: Figures) -> None:
+    """Write a benchmark's figures (stable keys, ``<benchmark>.<what>``) as JSON, for ``make bench``'s
+    ``bench/results/latest.json``; nothing without ``--json``."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+
+
 def heading(title: str) -> None:
     print(f"\n== {title}")
 
@@ -84,6 +98,7 @@ class ApiCalls:
 
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    seconds: dict[tuple[str, str], float] = field(default_factory=dict)  # time spent in each operation
     clients_created: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -102,6 +117,7 @@ class ApiCalls:
             service = client.meta.service_model.service_name
             with counter.lock:
                 counter.calls[(service, operation_name)] += 1
+            start = time.perf_counter()
             try:
                 return original_call(client, operation_name, api_params)
             except ClientError as error:
@@ -109,6 +125,10 @@ class ApiCalls:
                 with counter.lock:
                     counter.errors[(service, operation_name, code)] += 1
                 raise
+            finally:
+                with counter.lock:
+                    key = (service, operation_name)
+                    counter.seconds[key] = counter.seconds.get(key, 0.0) + time.perf_counter() - start
 
         def counting_create(session: Any, *args: Any, **kwargs: Any) -> Any:
             with counter.lock:
@@ -143,6 +163,7 @@ class ApiCalls:
         with self.lock:
             self.calls.clear()
             self.errors.clear()
+            self.seconds.clear()
             self.clients_created = 0
 
 
@@ -165,10 +186,16 @@ def in_process_aws(stack_name: str = "bench") -> Iterator[Any]:
 
     from localdev.caches import reset_caches
     from localdev.moto_patches import serialize_dynamodb
+    from localdev.stack import PARAMETERS_FILE
     from localdev.template import LocalTemplate, load_template
 
+    # The local stack's limits (rate limits, pending orders per buyer: all high): each request still
+    # takes its counters, so they are counted, but a benchmark's hundreds of orders by one account
+    # are not refused.
+    local = json.loads(PARAMETERS_FILE.read_text())["Parameters"]
+    limits = {name: local[name] for name in ("RateLimits", "MaxPendingOrdersPerBuyer")}
     with mock_aws():
-        local = LocalTemplate(load_template(), stack_name=stack_name)
+        local = LocalTemplate(load_template(), stack_name=stack_name, parameter_overrides=limits)
         local.create_resources(boto3.Session())
         # As the local stack does: moto's TransactWriteItems is only atomic under this lock.
         serialize_dynamodb()

@@ -1,6 +1,6 @@
 """A webhook storm: many correctly signed Paystack webhooks at once against the local stack.
 
-Starts its own local stack (``python -m localdev`` on ports 3950/3951/5950, log in
+Starts its own local stack (``python -m localdev`` on ports 7350/7351/7360, log in
 ``.localdev/bench-storm.log``), warms the receiver up, then POSTs N signed ``charge.success``
 webhooks for unknown references to ``/webhooks/paystack`` from a thread pool and prints
 throughput and client-side latency percentiles, then how long the payments consumer takes to
@@ -25,17 +25,18 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
 
 from bench import REPO_ROOT
-from bench.support import fake_aws_environment, heading, machine_line, percentile, summary
+from bench.support import Figures, fake_aws_environment, heading, machine_line, percentile, summary, write_figures
 
 SECRET_KEY = "sk_test_local"  # noqa: S105 - the local stack's Paystack test key, not a secret
 SIGNATURE_HEADER = "x-paystack-signature"
 P99_GOAL_MS = 200.0
-API_PORT, GATEWAY_PORT, AWS_PORT = 3950, 3951, 5950
+API_PORT, GATEWAY_PORT, AWS_PORT = 7350, 7351, 7360
 
 
 @dataclass
@@ -109,7 +110,7 @@ def queue_urls(sqs: Any) -> dict[str, str]:
     return {url.rsplit("/", 1)[-1].removeprefix(prefix): url for url in urls}
 
 
-def report(result: StormResult, concurrency: int, drain_s: float, dlq_depth: int, single: StormResult) -> None:
+def report(result: StormResult, concurrency: int, drain_s: float, dlq_depth: int, single: StormResult) -> Figures:
     lat = result.latencies_ms
     total = len(lat) + result.errors
     p50, p95, p99 = (percentile(lat, p) for p in (50, 95, 99))
@@ -131,6 +132,14 @@ def report(result: StormResult, concurrency: int, drain_s: float, dlq_depth: int
         f"({concurrency} threads; one client p99 {s99:.0f} ms), queue drained {drain_s:.1f} s after"
         + (f"; {failed} not answered 200" if failed else "")
     )
+    return {
+        "webhook_storm.requests_per_s": round(total / result.elapsed_s, 1),
+        "webhook_storm.p50_ms": round(p50, 1),
+        "webhook_storm.p95_ms": round(p95, 1),
+        "webhook_storm.p99_ms": round(p99, 1),
+        "webhook_storm.one_client_p99_ms": round(s99, 1),
+        "webhook_storm.not_200": failed,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--warm-up", type=int, default=64, help="webhooks sent (and drained) before measuring")
     parser.add_argument("--sequential", type=int, default=50, help="webhooks from one client after the storm")
+    parser.add_argument("--json", type=Path, help="write the figures as JSON (make bench: bench/results/latest.json)")
     args = parser.parse_args(argv)
 
     fake_aws_environment()
@@ -173,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         drain_s = wait_drained(sqs, payments)
         single = storm(url, args.sequential, 1)
         wait_drained(sqs, payments)
-        report(result, args.concurrency, drain_s, queue_depth(sqs, dlq), single)
+        write_figures(args.json, report(result, args.concurrency, drain_s, queue_depth(sqs, dlq), single))
     finally:
         stack.stop()
 

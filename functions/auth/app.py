@@ -1,10 +1,15 @@
-"""Auth API: health, register, login, refresh, logout, me; and the $default route (404 problem+json)."""
+"""Auth API: health, register, login, refresh, logout, me; and the $default route (404 problem+json).
+
+Each route imports the service it calls when it first runs (``market.services.auth`` pulls in
+pynamodb, botocore and argon2), so the cold start holds only the resolver and the schemas
+(README, "Performance").
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -15,7 +20,9 @@ from market.domain.errors import NotFound
 from market.http import json_response, make_resolver, source_ip
 from market.observability import logger
 from market.schemas.auth import LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest, TokenPairOut, UserOut
-from market.services import auth, limits
+
+if TYPE_CHECKING:
+    from market.services.auth import TokenPair
 
 app = make_resolver()
 
@@ -40,6 +47,8 @@ def _openapi_text() -> str:
 
 @app.post("/auth/register")
 def register(body: RegisterRequest) -> Response[str]:
+    from market.services import auth, limits
+
     limits.check_register(body.email, source_ip(app))
     user = auth.register(
         email=body.email, password=body.password.get_secret_value(), role=body.role, display_name=body.display_name
@@ -49,24 +58,32 @@ def register(body: RegisterRequest) -> Response[str]:
 
 @app.post("/auth/login")
 def login(body: LoginRequest) -> Response[str]:
+    from market.services import auth
+
     pair = auth.login(email=body.email, password=body.password.get_secret_value(), source_ip=source_ip(app))
     return json_response(200, _pair_out(pair), headers=NO_STORE)
 
 
 @app.post("/auth/refresh")
 def refresh(body: RefreshRequest) -> Response[str]:
+    from market.services import auth
+
     pair = auth.refresh(body.refresh_token.get_secret_value())
     return json_response(200, _pair_out(pair), headers=NO_STORE)
 
 
 @app.post("/auth/logout", middlewares=[authenticated])
 def logout(body: LogoutRequest) -> Response[str]:
+    from market.services import auth
+
     auth.logout(user_id=caller(app).user_id, refresh_token=body.refresh_token.get_secret_value())
     return json_response(204, None)
 
 
 @app.get("/me", middlewares=[authenticated])
 def me() -> Response[str]:
+    from market.services import auth
+
     return json_response(200, UserOut.model_validate(auth.profile(caller(app).user_id)))
 
 
@@ -75,7 +92,7 @@ def default_route() -> Response[str]:
     raise NotFound("No route matches this method and path.")
 
 
-def _pair_out(pair: auth.TokenPair) -> TokenPairOut:
+def _pair_out(pair: TokenPair) -> TokenPairOut:
     return TokenPairOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
 

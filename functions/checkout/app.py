@@ -1,4 +1,8 @@
-"""Checkout API: create orders (gateway initialize), order history, verify on demand."""
+"""Checkout API: create orders (gateway initialize), order history, verify on demand.
+
+Each route imports ``market.services.checkout`` (pynamodb, botocore, the gateway client) when it
+first runs, not at the cold start (README, "Performance").
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,14 @@ from market.auth.guard import authenticated, caller
 from market.http import Cursor, IdempotencyKey, Limit, json_response, make_resolver, source_ip
 from market.observability import get_metrics, logger
 from market.schemas.orders import CheckoutOut, CreateOrderRequest, OrderListOut, OrderOut, PaymentOut
-from market.services import checkout
 
 app = make_resolver()
 
 
 @app.post("/orders", middlewares=[authenticated])
 def create_order(body: CreateOrderRequest, idempotency_key: IdempotencyKey = None) -> Response[str]:
+    from market.services import checkout
+
     result = checkout.create_order(caller(app), body.product_id, idempotency_key, body.gateway, source_ip(app))
     order = result.order
     payload = CheckoutOut(
@@ -32,17 +37,23 @@ def create_order(body: CreateOrderRequest, idempotency_key: IdempotencyKey = Non
 
 @app.get("/orders", middlewares=[authenticated])
 def list_orders(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
+    from market.services import checkout
+
     page = checkout.list_orders(caller(app), limit, cursor)
     return json_response(200, OrderListOut.model_validate(page))
 
 
 @app.get("/orders/<order_id>", middlewares=[authenticated])
 def get_order(order_id: str) -> Response[str]:
+    from market.services import checkout
+
     return json_response(200, OrderOut.model_validate(checkout.visible_order(caller(app), order_id)))
 
 
 @app.post("/orders/<order_id>/verify", middlewares=[authenticated])
 def verify_order(order_id: str) -> Response[str]:
+    from market.services import checkout
+
     return json_response(200, OrderOut.model_validate(checkout.verify_order(caller(app), order_id)))
 
 

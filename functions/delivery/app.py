@@ -1,4 +1,8 @@
-"""Delivery API: the buyer's library, fresh download links, and the public download redirect."""
+"""Delivery API: the buyer's library, fresh download links, and the public download redirect.
+
+Each route imports its service (``library`` or ``downloads``: pynamodb, botocore, S3) when it
+first runs, not at the cold start (README, "Performance").
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,6 @@ from market.domain.errors import AppError
 from market.http import Cursor, Limit, json_response, make_resolver, problem_response
 from market.observability import get_metrics, logger
 from market.schemas.delivery import DownloadLinkOut, LibraryPageOut
-from market.services import downloads, library
 
 app = make_resolver()
 
@@ -38,23 +41,31 @@ def _host() -> str:
 
 @app.get("/library", middlewares=[authenticated])
 def get_library(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
+    from market.services import library
+
     page = library.library(caller(app), limit, cursor, _host())
     return json_response(200, LibraryPageOut.model_validate(page), headers=NO_STORE)
 
 
 @app.post("/orders/<order_id>/download-link", middlewares=[authenticated])
 def create_download_link(order_id: str) -> Response[str]:
+    from market.services import library
+
     link = library.issue_download_link(caller(app), order_id, _host())
     return json_response(201, DownloadLinkOut.model_validate(link), headers=NO_STORE)
 
 
 @app.get("/downloads/<token>", middlewares=[private])
 def download(token: str) -> Response[str]:
+    from market.services import downloads
+
     return Response(status_code=302, body="", headers={"Location": downloads.redeem_download(token)})
 
 
 @app.head("/downloads/<token>", middlewares=[private])
 def check_download(token: str) -> Response[str]:
+    from market.services import downloads
+
     downloads.check_download(token)
     return Response(status_code=200, body="")
 

@@ -2,7 +2,8 @@
 
 A record that fails (SES refused or throttled, a broken product) is retried by SQS and ends in the
 DLQ, which an alarm watches (``market.consumers``). Orders that give no access (pending, failed,
-refunded) are dropped, not retried.
+refunded) are dropped, not retried. ``market.services.delivery`` (pynamodb, botocore, SES) is
+imported with the first message, not at the cold start (README, "Performance").
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from market.consumers import consumer
 from market.messages import DeliveryMessage
 from market.observability import get_metrics, logger
-from market.services.delivery import deliver_order
 
 
 def deliver(message: DeliveryMessage) -> None:
+    from market.services.delivery import deliver_order
+
     outcome = deliver_order(message.order_id)
     logger.info("delivery handled", order_id=message.order_id, outcome=outcome.value)
 

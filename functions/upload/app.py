@@ -1,4 +1,8 @@
-"""Products API: create, edit, publish, archive, catalog, presigned uploads."""
+"""Products API: create, edit, publish, archive, catalog, presigned uploads.
+
+Each route imports its service (``catalog`` or ``uploads``: pynamodb, botocore, S3) when it first
+runs, not at the cold start (README, "Performance").
+"""
 
 from __future__ import annotations
 
@@ -22,13 +26,14 @@ from market.schemas.products import (
     UploadTicketOut,
     UploadTicketRequest,
 )
-from market.services import catalog, uploads
 
 app = make_resolver()
 
 
 @app.post("/products", middlewares=creator_only)
 def create_product(body: CreateProductRequest) -> Response[str]:
+    from market.services import catalog
+
     product = catalog.create_product(
         caller(app).user_id,
         title=body.title,
@@ -42,6 +47,8 @@ def create_product(body: CreateProductRequest) -> Response[str]:
 
 @app.patch("/products/<product_id>", middlewares=creator_only)
 def update_product(product_id: str, body: UpdateProductRequest) -> Response[str]:
+    from market.services import catalog
+
     product = catalog.update_product(
         caller(app).user_id,
         product_id,
@@ -56,18 +63,24 @@ def update_product(product_id: str, body: UpdateProductRequest) -> Response[str]
 
 @app.delete("/products/<product_id>", middlewares=creator_only)
 def archive_product(product_id: str) -> Response[str]:
+    from market.services import catalog
+
     catalog.archive_product(caller(app).user_id, product_id)
     return json_response(204, None)
 
 
 @app.post("/products/<product_id>/publish", middlewares=creator_only)
 def publish_product(product_id: str) -> Response[str]:
+    from market.services import catalog
+
     product = catalog.publish_product(caller(app).user_id, product_id)
     return json_response(200, CreatorProductOut.model_validate(product))
 
 
 @app.post("/products/<product_id>/upload", middlewares=creator_only)
 def upload_ticket(product_id: str, body: UploadTicketRequest) -> Response[str]:
+    from market.services import uploads
+
     ticket = uploads.issue_upload_ticket(
         caller(app).user_id,
         product_id,
@@ -81,6 +94,8 @@ def upload_ticket(product_id: str, body: UploadTicketRequest) -> Response[str]:
 
 @app.get("/creator/products", middlewares=creator_only)
 def creator_products(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
+    from market.services import catalog
+
     page = catalog.list_creator_products(caller(app).user_id, limit, cursor)
     items = [CreatorProductOut.model_validate(product) for product in page.items]
     return json_response(200, CreatorProductPageOut(items=items, next_cursor=page.next_cursor))
@@ -90,6 +105,8 @@ def creator_products(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
 def list_products(
     limit: Limit = 20, cursor: Cursor = None, creator_id: Annotated[str | None, Query(max_length=64)] = None
 ) -> Response[str]:
+    from market.services import catalog
+
     page = catalog.list_catalog(limit, cursor, creator_id=creator_id)
     items = [ProductOut.model_validate(product) for product in page.items]
     return json_response(200, ProductPageOut(items=items, next_cursor=page.next_cursor))
@@ -97,6 +114,8 @@ def list_products(
 
 @app.get("/products/<product_id>", middlewares=[optional_caller])
 def get_product(product_id: str) -> Response[str]:
+    from market.services import catalog
+
     who = caller_or_none(app)
     product, is_creator = catalog.visible_product(product_id, who.user_id if who else None)
     return json_response(

@@ -4,6 +4,8 @@ attaches it to its product, or refuses it.
 Each SQS message body is an S3 notification (``market.messages.ObjectCreatedNotification``); the
 first message after a notification is configured is an ``s3:TestEvent`` and is skipped. Failed
 messages are reported one by one, so SQS retries only those (and moves them to the DLQ in the end).
+``market.services.uploads`` (pynamodb, botocore, S3) is imported with the first notification, not
+at the cold start (README, "Performance").
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from market.consumers import consumer
 from market.messages import ObjectCreatedNotification
 from market.observability import logger
-from market.services import uploads
 
 
 def check_objects(notification: ObjectCreatedNotification) -> None:
     if notification.Event == "s3:TestEvent":
         return
+    from market.services import uploads
+
     for entry in notification.Records:
         if not entry.eventName.startswith("ObjectCreated:"):
             continue

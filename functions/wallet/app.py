@@ -1,4 +1,9 @@
-"""Wallet API: balances, ledger, dashboard, payout account, payouts, and refunds of orders (and their list)."""
+"""Wallet API: balances, ledger, dashboard, payout account, payouts, and refunds of orders (and their list).
+
+Each route imports the service it calls (``wallet``, ``dashboard``, ``payouts`` or ``refunds``:
+pynamodb, botocore, the gateway client) when it first runs, not at the cold start (README,
+"Performance"): a ``GET /wallet`` never loads the payouts or refunds code.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +33,6 @@ from market.schemas.wallet import (
     RefundRequestBody,
     WalletOut,
 )
-from market.services import dashboard, payouts, refunds, wallet
 
 app = make_resolver()
 
@@ -37,12 +41,16 @@ CurrencyQuery = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")]
 
 @app.get("/wallet", middlewares=creator_only)
 def get_wallet() -> Response[str]:
+    from market.services import wallet
+
     balances = wallet.balances(caller(app).user_id)
     return json_response(200, WalletOut(balances=[BalanceOut.model_validate(b) for b in balances]))
 
 
 @app.get("/wallet/ledger", middlewares=creator_only)
 def get_ledger(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
+    from market.services import wallet
+
     page = wallet.ledger(caller(app).user_id, limit, cursor)
     return json_response(200, LedgerPageOut.model_validate(page))
 
@@ -52,12 +60,16 @@ def get_dashboard(
     first: Annotated[IsoDate | None, Query(alias="from")] = None,
     last: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> Response[str]:
+    from market.services import dashboard
+
     view = dashboard.dashboard(caller(app).user_id, first, last)
     return json_response(200, DashboardOut.model_validate(view))
 
 
 @app.put("/wallet/payout-account", middlewares=creator_only)
 def put_payout_account(body: PayoutAccountRequest) -> Response[str]:
+    from market.services import payouts
+
     account = payouts.set_payout_account(
         caller(app).user_id,
         bank_code=body.bank_code,
@@ -70,6 +82,8 @@ def put_payout_account(body: PayoutAccountRequest) -> Response[str]:
 
 @app.get("/wallet/payout-account", middlewares=creator_only)
 def get_payout_account(currency: CurrencyQuery = None) -> Response[str]:
+    from market.services import payouts
+
     return json_response(
         200, PayoutAccountOut.model_validate(payouts.get_payout_account(caller(app).user_id, currency))
     )
@@ -77,12 +91,16 @@ def get_payout_account(currency: CurrencyQuery = None) -> Response[str]:
 
 @app.post("/wallet/payouts", middlewares=creator_only)
 def create_payout(body: PayoutRequestBody, idempotency_key: IdempotencyKey = None) -> Response[str]:
+    from market.services import payouts
+
     request = payouts.PayoutRequest(caller(app).user_id, body.amount, body.currency, idempotency_key)
     return json_response(202, PayoutOut.model_validate(payouts.request_payout(request)))
 
 
 @app.get("/wallet/payouts", middlewares=creator_only)
 def list_payouts(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
+    from market.services import payouts
+
     page = payouts.list_payouts(caller(app).user_id, limit, cursor)
     return json_response(200, PayoutListOut.model_validate(page))
 
@@ -91,12 +109,16 @@ def list_payouts(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
 def refund_order(
     order_id: str, body: RefundRequestBody | None = None, idempotency_key: IdempotencyKey = None
 ) -> Response[str]:
+    from market.services import refunds
+
     refund = refunds.request_refund(caller(app), order_id, body.amount if body else None, idempotency_key)
     return json_response(202, RefundAcceptedOut(order_id=refund.order_id, refund=RefundOut.model_validate(refund)))
 
 
 @app.get("/orders/<order_id>/refunds", middlewares=[authenticated])
 def list_order_refunds(order_id: str) -> Response[str]:
+    from market.services import refunds
+
     found = refunds.order_refunds(caller(app), order_id)
     return json_response(200, RefundListOut(items=[RefundDetailOut.model_validate(r) for r in found]))
 

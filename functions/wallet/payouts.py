@@ -2,7 +2,9 @@
 
 The transfer's reference is the payout id, so a redelivered message never pays twice: the
 gateway refuses the second transfer and the first is read back. Failures are retried by SQS and
-end in the DLQ, which an alarm watches (``market.consumers``).
+end in the DLQ, which an alarm watches (``market.consumers``). ``market.services.payouts``
+(pynamodb, botocore, the gateway client) is imported with the first message, not at the cold start
+(README, "Performance").
 """
 
 from __future__ import annotations
@@ -15,9 +17,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from market.consumers import consumer
 from market.messages import PayoutMessage
 from market.observability import get_metrics, logger
-from market.services.payouts import process_payout
 
-handle_batch = consumer(PayoutMessage, lambda message: process_payout(message.payout_id), name="payouts")
+
+def pay_out(message: PayoutMessage) -> None:
+    from market.services.payouts import process_payout
+
+    process_payout(message.payout_id)
+
+
+handle_batch = consumer(PayoutMessage, pay_out, name="payouts")
 
 
 @logger.inject_lambda_context

@@ -3,7 +3,8 @@
 A refund whose gateway answer was lost is matched in the gateway's listing of the transaction's
 refunds; a refund whose webhook never came is read back by its id; either is then settled or closed
 exactly once. Each run sweeps the open-refund markers within its time budget from a persisted
-cursor (``market.services.refunds.reconcile_refunds``).
+cursor (``market.services.refunds.reconcile_refunds``). ``market.services.refunds`` (pynamodb,
+botocore, the gateway client) is imported by the first run, not at the cold start.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from market.observability import get_metrics, logger
-from market.services.refunds import reconcile_refunds
 
 
 @logger.inject_lambda_context
 @get_metrics().log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from market.services.refunds import reconcile_refunds
+
     return asdict(reconcile_refunds(context.get_remaining_time_in_millis() / 1000))

@@ -25,11 +25,13 @@ PUT, UPDATE, DELETE, BATCH_WRITE = "PutItem", "UpdateItem", "DeleteItem", "Batch
 # ConditionCheckItem, so a prefix written inside a transaction appears with those actions.
 TABLE: dict[str, dict[str, set[str]]] = {
     "AuthFunction": {
-        "USER#*": {GET, PUT, UPDATE},  # register puts the user (transaction); login/refresh/me read; login rehashes
-        "EMAIL#*": {GET, PUT},  # register's email guard (early check + transaction); login finds the user by email
+        # register (transaction); refresh/me read (and login, for an old guard); rehash; login checks the role's copy
+        "USER#*": {GET, PUT, UPDATE, CHECK},
+        "EMAIL#*": {BATCH_GET, PUT, UPDATE},  # register's guard (transaction); login reads its copy; rehash updates it
         "REFRESH#*": {GET, PUT, UPDATE},  # login puts the first token; refresh reads, spends and puts the next
         "FAMILY#*": {GET, PUT, UPDATE},  # login starts a family; refresh reads/extends it; reuse and logout revoke
-        "RATE#*": {UPDATE, DELETE},  # login attempt counters (ADD), reset after a success; register per IP/address
+        # login failures: read with the guard, ADD, reset, IP check; register's per-IP/address counters (ADD)
+        "RATE#*": {BATCH_GET, UPDATE, DELETE, CHECK},
     },
     "UploadFunction": {
         "PRODUCT#*": {GET, PUT},  # create/edit/publish/archive (version-conditioned put), owner checks
@@ -57,9 +59,9 @@ TABLE: dict[str, dict[str, set[str]]] = {
     },
     "WebhookFunction": {},  # signature check and enqueue only: no table access at all
     "PaymentsFunction": {
-        "REF#*": {GET},  # charge.success / refund.*: the order behind the gateway's reference
-        "ORDER#*": {GET, UPDATE},  # settlement (pending -> paid / failed), refunds (refunded amount, status)
-        "TXN#*": {GET, PUT},  # settlement's exactly-once guard
+        "REF#*": {GET, BATCH_GET},  # charge.success / refund.*: the order behind the reference (a batch's at once)
+        "ORDER#*": {GET, BATCH_GET, UPDATE},  # settlement (pending -> paid / failed), refunds (refunded amount, status)
+        "TXN#*": {GET, BATCH_GET, PUT},  # settlement's exactly-once guard (a batch's read at once)
         "PENDING#*": {DELETE},  # settlement removes the reconciler's marker
         "WALLET#*": {GET, PUT, UPDATE},  # balances and ledger: sales, transfer success/failure, refunds
         "STATS#*": {UPDATE},  # sales and refund counters (ADD)

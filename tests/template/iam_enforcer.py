@@ -154,7 +154,9 @@ def requests(service: str, operation: str, params: dict[str, Any]) -> list[tuple
         return [(f"dynamodb:{operation}", _table_resource(), [])]
     if service == "sqs":
         queue = str(params.get("QueueUrl", "")).rsplit("/", 1)[-1].split("-", 1)[-1]
-        return [(f"sqs:{operation}", iam.queue_arn(queue) if queue in iam.template()["Resources"] else queue, [])]
+        # IAM authorizes a batch call as its single-message action (there is no sqs:SendMessageBatch).
+        action = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage"}.get(operation, operation)
+        return [(f"sqs:{action}", iam.queue_arn(queue) if queue in iam.template()["Resources"] else queue, [])]
     if service == "s3":
         action = _S3_ACTIONS.get(operation, f"s3:{operation}")
         return [(action, f"{iam.bucket_arn()}/{params.get('Key', '')}", [])]

@@ -20,6 +20,7 @@ from market.models.user import EmailGuardItem, UserItem, email_pk, user_pk
 from market.repositories import refresh_tokens, users
 from market.services import auth
 from market.settings import get_settings
+from tests.fixtures.aws import AwsCalls
 
 PASSWORD = "correct horse battery staple"
 WINDOW = 15 * 60
@@ -56,11 +57,15 @@ def test_register_stores_normalised_email_and_argon2id_hash_not_the_password() -
     assert stored["password_hash"]["S"].startswith("$argon2id$")
     assert PASSWORD not in str(stored)
     guard = raw_item(email_pk("ada.lovelace@example.com"), "EMAIL")
+    # The guard keeps the login's copy of the role and hash (one read per login), never the password.
     assert guard == {
         "PK": {"S": "EMAIL#ada.lovelace@example.com"},
         "SK": {"S": "EMAIL"},
         "user_id": {"S": user.id},
+        "role": {"S": "creator"},
+        "password_hash": stored["password_hash"],
     }
+    assert PASSWORD not in str(guard)
 
 
 @pytest.mark.usefixtures("aws_resources")
@@ -413,3 +418,158 @@ def test_profile_of_a_deleted_user_is_an_invalid_token() -> None:
 
     with pytest.raises(InvalidToken):
         auth.profile(user.id)
+
+
+# ---------------------------------------------------------------- round trips and the lockout under parallel guesses
+
+
+@pytest.mark.usefixtures("aws_resources")
+def test_register_is_one_transaction(aws_calls: AwsCalls) -> None:
+    email = unique_email()
+
+    registered(email=email)
+    with pytest.raises(Conflict):
+        registered(email=email)
+
+    # No early "is it taken?" read: the transaction is the check, for a new email and a taken one.
+    assert aws_calls.made == ["dynamodb.TransactWriteItems", "dynamodb.TransactWriteItems"]
+
+
+@pytest.mark.usefixtures("aws_resources")
+def test_a_successful_login_is_one_read_and_one_write(aws_calls: AwsCalls) -> None:
+    user = registered()
+    auth.login(email=user.email, password=PASSWORD, source_ip="10.8.0.1")  # warm: clients, settings, signing key
+    mark = len(aws_calls.made)
+
+    pair = auth.login(email=user.email, password=PASSWORD, source_ip="10.8.0.1")
+
+    assert aws_calls.since(mark) == ["dynamodb.BatchGetItem", "dynamodb.TransactWriteItems"]
+    assert verify_access_token(pair.access_token).user_id == user.id
+    assert auth.refresh(pair.refresh_token).access_token  # the family and token were written
+
+
+@pytest.mark.parametrize(("registered_as", "changed_to"), [("customer", "admin"), ("creator", "customer")])
+@pytest.mark.usefixtures("aws_resources")
+def test_a_role_changed_in_the_table_is_the_role_of_the_next_login_token(
+    aws_calls: AwsCalls, registered_as: str, changed_to: str
+) -> None:
+    # An operator promotes (or demotes) an account on its USER# item only; the email guard's copy of the
+    # role, which a login reads, is then stale: the login must not issue a token with the old role.
+    user = registered(registered_as)
+    auth.login(email=user.email, password=PASSWORD, source_ip="10.8.0.3")
+    UserItem(user_pk(user.id), "PROFILE").update(actions=[UserItem.role.set(changed_to)])
+
+    changed = auth.login(email=user.email, password=PASSWORD, source_ip="10.8.0.3")
+    mark = len(aws_calls.made)
+    again = auth.login(email=user.email, password=PASSWORD, source_ip="10.8.0.3")
+
+    assert verify_access_token(changed.access_token).role == changed_to
+    assert verify_access_token(again.access_token).role == changed_to
+    # The copy was brought in line: the next login is back to one read and one write.
+    assert aws_calls.since(mark) == ["dynamodb.BatchGetItem", "dynamodb.TransactWriteItems"]
+
+
+@pytest.mark.usefixtures("aws_resources")
+def test_a_failed_login_is_one_read_and_one_write_and_a_locked_one_only_the_read(aws_calls: AwsCalls) -> None:
+    clock.set_offset(-(clock.epoch_seconds() % WINDOW))
+    user = registered()
+    for _ in range(4):
+        with pytest.raises(auth.InvalidCredentials):
+            auth.login(email=user.email, password="not the password", source_ip="10.8.0.2")
+    mark = len(aws_calls.made)
+    with pytest.raises(auth.InvalidCredentials):
+        auth.login(email=user.email, password="not the password", source_ip="10.8.0.2")
+    assert aws_calls.since(mark) == ["dynamodb.BatchGetItem", "dynamodb.TransactWriteItems"]
+
+    mark = len(aws_calls.made)
+    with pytest.raises(TooManyRequests):
+        auth.login(email=user.email, password=PASSWORD, source_ip="10.8.0.2")
+    assert aws_calls.since(mark) == ["dynamodb.BatchGetItem"]
+
+
+@pytest.mark.usefixtures("aws_resources")
+def test_parallel_wrong_guesses_get_no_more_answers_than_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock.set_offset(-(clock.epoch_seconds() % WINDOW))
+    user = registered()
+    checked: list[str] = []
+    original = passwords.verify_password
+
+    def slow_verify(password_hash: str, password: str) -> bool:
+        checked.append(password)
+        start.wait()  # every guess has read the counters before any failure is recorded
+        return original(password_hash, password)
+
+    monkeypatch.setattr(passwords, "verify_password", slow_verify)
+    guesses = 12
+    start = threading.Barrier(guesses, timeout=30)
+
+    def guess(index: int) -> str:
+        try:
+            auth.login(email=user.email, password=f"wrong guess {index:02d}", source_ip=f"10.9.0.{index}")
+        except auth.InvalidCredentials:
+            return "401"
+        except TooManyRequests:
+            return "429"
+        return "200"
+
+    with ThreadPoolExecutor(max_workers=guesses) as pool:
+        answers = list(pool.map(guess, range(guesses)))
+
+    assert len(checked) == guesses  # all of them raced past the read
+    assert answers.count("401") == 5  # but only five were told "wrong"
+    assert answers.count("429") == guesses - 5
+    monkeypatch.setattr(passwords, "verify_password", original)
+    with pytest.raises(TooManyRequests):
+        auth.login(email=user.email, password=PASSWORD, source_ip="10.9.1.1")
+
+
+@pytest.mark.usefixtures("aws_resources")
+def test_a_right_password_is_refused_when_the_limit_was_reached_while_it_was_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock.set_offset(-(clock.epoch_seconds() % WINDOW))
+    user = registered()
+    original = passwords.verify_password
+
+    def five_failures_meanwhile(password_hash: str, password: str) -> bool:
+        monkeypatch.setattr(passwords, "verify_password", original)
+        for _ in range(5):  # other guesses finish while this one is being checked
+            with pytest.raises(auth.InvalidCredentials):
+                auth.login(email=user.email, password="not the password", source_ip="10.9.2.1")
+        return original(password_hash, password)
+
+    monkeypatch.setattr(passwords, "verify_password", five_failures_meanwhile)
+
+    with pytest.raises(TooManyRequests):
+        auth.login(email=user.email, password=PASSWORD, source_ip="10.9.2.2")
+    written = [item.PK for item in RefreshTokenItem.scan()]  # a scan sees every item type of the table
+    assert [pk for pk in written if pk.startswith(("REFRESH#", "FAMILY#"))] == []  # no token for it
+
+
+@pytest.mark.usefixtures("aws_resources")
+def test_login_through_a_guard_written_before_it_kept_a_copy() -> None:
+    user = registered(role="creator")
+    EmailGuardItem(email_pk(user.email), "EMAIL", user_id=user.id).save()  # user_id only, as guards were
+
+    pair = auth.login(email=user.email, password=PASSWORD, source_ip="10.9.3.1")
+
+    assert (verify_access_token(pair.access_token).user_id, verify_access_token(pair.access_token).role) == (
+        user.id,
+        "creator",
+    )
+
+
+@pytest.mark.usefixtures("aws_resources")
+def test_a_rehash_updates_the_guards_copy_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    user = registered()
+    monkeypatch.setenv("ARGON2_TIME_COST", "2")
+    get_settings.cache_clear()
+
+    auth.login(email=user.email, password=PASSWORD, source_ip="10.9.4.1")
+
+    stored = raw_item(user_pk(user.id), "PROFILE")
+    guard = raw_item(email_pk(user.email), "EMAIL")
+    assert stored is not None
+    assert guard is not None
+    assert "t=2" in stored["password_hash"]["S"]
+    assert guard["password_hash"] == stored["password_hash"]

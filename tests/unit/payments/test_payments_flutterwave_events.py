@@ -17,7 +17,7 @@ from market.gateways import flutterwave_webhook
 from market.gateways.registry import override_gateway, reset_gateways
 from market.messages import GatewayEventMessage, encode
 from market.repositories import wallets as wallets_repo
-from tests.fixtures.aws import AwsResources
+from tests.fixtures.aws import AwsCalls, AwsResources
 from tests.fixtures.events import lambda_context, load_function, sqs_event
 from tests.fixtures.payments import (
     NET,
@@ -114,3 +114,29 @@ def test_a_flutterwave_event_never_settles_a_paystack_order_with_the_same_refere
     assert gateway.verified == []  # no flutterwave order has this reference: nothing to ask
     assert stored_order(paystack_order.id).status == "pending"
     assert json.loads(charge_message("x"))["gateway"] == "flutterwave"
+
+
+def test_a_batch_of_charges_settles_together_each_verified_by_its_own_transaction(
+    gateway: FakeGateway, aws_calls: AwsCalls
+) -> None:
+    # The batch path (one transaction per creator's wallet) asks the gateway as the single path does:
+    # by the transaction id each webhook named, and a failed charge fails its order there too.
+    paid = [a_pending_order(creator_id=CREATOR, gateway="flutterwave", buyer_id=f"usr_b{n}") for n in range(3)]
+    declined = a_pending_order(creator_id=CREATOR, gateway="flutterwave", buyer_id="usr_declined")
+    for order in paid:
+        gateway.pay(order)
+    gateway.pay(declined, status="failed", gateway_status="failed")
+    bodies = [charge_message(order.reference, transaction_id=8000 + n) for n, order in enumerate(paid)]
+    mark = len(aws_calls.made)
+
+    response = consume(*bodies, charge_message(declined.reference, status="failed", transaction_id=8009))
+
+    assert response["batchItemFailures"] == []
+    # One closes the declined order (pending -> failed), one settles the three sales together.
+    assert aws_calls.since(mark).count("dynamodb.TransactWriteItems") == 2
+    assert sorted(gateway.transaction_ids) == ["8000", "8001", "8002", "8009"]
+    assert [stored_order(order.id).status for order in paid] == ["paid"] * 3
+    assert stored_order(declined.id).status == "failed"
+    assert sale_entries(CREATOR, declined.id) == []
+    assert wallets_repo.get_balance(CREATOR, "NGN").available == 3 * NET
+    assert sorted(m["order_id"] for m in delivery_messages()) == sorted(order.id for order in paid)

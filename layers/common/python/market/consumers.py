@@ -13,11 +13,19 @@ Powertools' ``BatchProcessor``), continues the sender's correlation id, and is h
 
 The other records of the batch are not redelivered.
 
+A consumer may also take a batch's records together (``handle_group``: the payments consumer
+settles one creator's sales in one transaction). It answers for the records it took, each with
+``None`` (done) or the ``TransientError`` to retry that record for; the records it did not take
+go to ``handle`` one by one. Failures are still reported per record. Should the group handling
+itself fail unexpectedly, that is logged with its traceback and every record is handled one by
+one instead (the group path is a shortcut, never the only way through).
+
 Fault injection (tests only): with the ``FAULT_INJECTION`` setting (JSON, e.g.
 ``{"payments": 0.2, "delivery": 0.2, "seed": 7}``; absent from ``template.yaml``, so never on in a
 deployment) each record of the named consumer fails with that chance, as a ``TransientError``:
 half the time before its handler runs (nothing done), half the time after (all done, yet the record
-comes back): what a crash or a timeout does. The fault-storm test sets it on its own stack.
+comes back): what a crash or a timeout does. A record struck "before" is kept out of the group too.
+The fault-storm test sets it on its own stack.
 """
 
 from __future__ import annotations
@@ -26,14 +34,15 @@ import json
 import os
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from market.domain.errors import TransientError
 from market.messages import CORRELATION_ATTRIBUTE, record_model
@@ -41,6 +50,8 @@ from market.observability import logger
 from market.settings import get_settings
 
 BatchHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
+# Answers for the messages a group handler took, by their position: None (done) or the error to retry for.
+GroupHandler = Callable[[Sequence[Any]], dict[int, TransientError | None]]
 # Message fields that make useful log keys (ids, not bodies).
 _LOG_KEYS = ("gateway", "event", "reference", "refund_id", "order_id", "payout_id")
 
@@ -82,11 +93,18 @@ def reset_faults() -> None:
     _faults.cache_clear()
 
 
-def consumer[M](message_type: type[M], handle: Callable[[M], object], *, name: str) -> BatchHandler:
-    """A Lambda handler body for a queue of ``message_type`` records, each given to ``handle``."""
-    processor = BatchProcessor(
-        event_type=EventType.SQS, model=record_model(message_type), raise_on_entire_batch_failure=False
-    )
+def consumer[M](
+    message_type: type[M],
+    handle: Callable[[M], object],
+    *,
+    name: str,
+    handle_group: Callable[[Sequence[M]], dict[int, TransientError | None]] | None = None,
+) -> BatchHandler:
+    """A Lambda handler body for a queue of ``message_type`` records, each given to ``handle``
+    (or, those ``handle_group`` takes, to it all together first)."""
+    model = record_model(message_type)
+    processor = BatchProcessor(event_type=EventType.SQS, model=model, raise_on_entire_batch_failure=False)
+    answered: dict[str, TransientError | None] = {}  # message id -> the group's answer, for this batch
 
     def record_handler(record: Any) -> None:
         attribute = (record.messageAttributes or {}).get(CORRELATION_ATTRIBUTE)
@@ -97,9 +115,9 @@ def consumer[M](message_type: type[M], handle: Callable[[M], object], *, name: s
         logger.append_keys(**keys)
         faults = _faults()
         try:
-            if faults is not None:
-                faults.strike(name, "before")
-            handle(message)
+            if faults is not None and record.messageId not in answered:
+                faults.strike(name, "before")  # (a grouped record drew its "before" in take_group)
+            dispatch(record.messageId, message)
             if faults is not None:
                 faults.strike(name, "after")
         except TransientError as error:
@@ -111,9 +129,50 @@ def consumer[M](message_type: type[M], handle: Callable[[M], object], *, name: s
         finally:
             logger.remove_keys(list(keys))
 
+    def dispatch(message_id: str, message: M) -> None:
+        if message_id not in answered:
+            handle(message)
+            return
+        error = answered[message_id]
+        if error is not None:
+            raise error  # the group's answer for this record: retry it
+
+    def take_group(event: dict[str, Any]) -> None:
+        answered.clear()
+        if handle_group is None:
+            return
+        faults = _faults()
+        ids: list[str] = []
+        group: list[M] = []
+        for raw in event.get("Records") or []:
+            try:
+                record = model.model_validate(raw)
+            except ValidationError:
+                continue  # the processor reports it as failed, on its own
+            if faults is not None:
+                try:
+                    faults.strike(name, "before")
+                except InjectedFault as fault:
+                    answered[record.messageId] = fault  # failed before anything was done
+                    continue
+            ids.append(record.messageId)
+            group.append(cast(M, record.body))
+        if not group:
+            return
+        try:
+            answers = handle_group(group)
+        except Exception:  # noqa: BLE001 - logged with its traceback; the records then go one by one
+            logger.exception("group handling failed; each record is handled on its own", consumer=name)
+            return
+        answered.update({ids[index]: answer for index, answer in answers.items()})
+
     def handle_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        take_group(event)
+        try:
+            return process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
+        finally:
+            answered.clear()
 
     return handle_batch

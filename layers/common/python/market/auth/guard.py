@@ -4,6 +4,9 @@
     @app.get("/wallet", middlewares=[authenticated, require_role("creator")])
     def get_wallet() -> Response[str]:
         who = caller(app)
+
+Importing this module costs no JWT library: ``market.auth.tokens`` (pyjwt, and through it
+cryptography) loads with the first token to verify, not at a function's cold start.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from collections.abc import Callable
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-from market.auth.tokens import verify_access_token
 from market.domain.errors import Forbidden, InvalidToken
 from market.domain.user import Caller
 
@@ -34,7 +36,10 @@ def verify_caller(app: APIGatewayHttpResolver) -> Caller:
     who = app.context.get("caller")
     if isinstance(who, Caller):
         return who
-    who = verify_access_token(bearer_token(app.current_event.headers.get("authorization")))
+    token = bearer_token(app.current_event.headers.get("authorization"))
+    from market.auth.tokens import verify_access_token  # pyjwt: with the first token, not at import
+
+    who = verify_access_token(token)
     app.context["caller"] = who  # Powertools clears the routing context after each request
     return who
 

@@ -30,6 +30,18 @@ class User:
 
 
 @dataclass(frozen=True)
+class Credentials:
+    """What logging in needs of an account (the email guard keeps a copy of it)."""
+
+    user_id: str
+    role: str
+    password_hash: str  # argon2id PHC string; never leaves the auth service
+
+    def __repr__(self) -> str:  # never show the hash
+        return f"Credentials(user_id={self.user_id!r}, role={self.role!r})"
+
+
+@dataclass(frozen=True)
 class Caller:
     """Who is calling, as the verified access token says."""
 

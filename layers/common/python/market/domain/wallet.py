@@ -168,6 +168,29 @@ def sale_change(creator_id: str, order_id: str, gross: Money, fee: Money, *, hel
     )
 
 
+def combined(changes: Sequence[WalletChange]) -> WalletChange:
+    """Several changes of one wallet (creator and currency) as one: their movements in order, their
+    lifetime totals summed. Applied at once, they write one balance update for many sales."""
+    if not changes:
+        raise ValueError("nothing to combine")
+    first = changes[0]
+    if any((c.creator_id, c.currency) != (first.creator_id, first.currency) for c in changes):
+        raise ValueError("changes combine within one wallet only")
+    if any(c.allow_negative_available != first.allow_negative_available for c in changes):
+        raise ValueError("changes that may overdraw do not combine with ones that may not")
+    lifetime: dict[str, int] = {}
+    for change in changes:
+        for name, delta in change.lifetime.items():
+            lifetime[name] = lifetime.get(name, 0) + delta
+    return WalletChange(
+        creator_id=first.creator_id,
+        currency=first.currency,
+        movements=[movement for change in changes for movement in change.movements],
+        lifetime=lifetime,
+        allow_negative_available=first.allow_negative_available,
+    )
+
+
 def release_change(creator_id: str, order_id: str, amount: Money) -> WalletChange:
     """A sale's net leaves its hold: ``pending`` → ``available``."""
     return WalletChange(

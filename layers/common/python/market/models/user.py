@@ -2,10 +2,13 @@
 
 - user: PK ``USER#<id>``, SK ``PROFILE``; user_id, email (normalised), password_hash (argon2id
   PHC string), role, display_name, created_at.
-- email guard: PK ``EMAIL#<normalised email>``, SK ``EMAIL``; user_id.
+- email guard: PK ``EMAIL#<normalised email>``, SK ``EMAIL``; user_id, and a copy of what logging
+  in needs (role, password_hash), so that a login reads one item, not the guard and then the user.
 
 Both are written in one transaction, each with ``attribute_not_exists(PK)``: a second
-registration of an email fails on the guard and writes nothing.
+registration of an email fails on the guard and writes nothing. A password rehash updates both
+in one transaction. (A guard written before the copy existed has user_id only: login then reads
+the user as well.)
 """
 
 from __future__ import annotations
@@ -37,3 +40,6 @@ class UserItem(TableModel):
 
 class EmailGuardItem(TableModel):
     user_id = UnicodeAttribute()
+    # The login's copy of the user (market.repositories.logins).
+    role = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute(null=True)

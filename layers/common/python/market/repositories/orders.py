@@ -43,6 +43,7 @@ from market.repositories.idempotency import (
     idempotency_op,
     replayed_resource_id,
 )
+from market.repositories.reads import ItemKey, get_many
 from market.repositories.transactions import OperationRejected, TxOp, backoff, condition_failed, write
 
 IDEMPOTENCY_SCOPE = "orders"
@@ -226,6 +227,40 @@ def transaction_exists(gateway: str, reference: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class PaymentLookup:
+    """What a batch of payments needs to know first: the order behind each ``(gateway, reference)``
+    (unknown references are left out) and which of them have their verified transaction (settled)."""
+
+    orders: dict[tuple[str, str], Order]
+    settled: set[tuple[str, str]]
+
+
+def look_up_payments(payments: list[tuple[str, str]]) -> PaymentLookup:
+    """Two batched reads for any number of payments: their references and transaction records
+    together, then the orders the references point to."""
+    unique = list(dict.fromkeys(payments))
+    if not unique:
+        return PaymentLookup({}, set())
+    keys: list[ItemKey] = []
+    for gateway, reference in unique:
+        keys.append((ReferenceItem, reference_pk(gateway, reference), REF_SK))
+        keys.append((TransactionItem, transaction_pk(gateway, reference), TXN_SK))
+    found = get_many(keys)
+    pointers: dict[tuple[str, str], str] = {}
+    settled: set[tuple[str, str]] = set()
+    for payment, pointer, record in zip(unique, found[0::2], found[1::2], strict=True):
+        if isinstance(pointer, ReferenceItem):
+            pointers[payment] = pointer.order_id
+        if isinstance(record, TransactionItem):
+            settled.add(payment)
+    orders = get_orders(list(pointers.values()))
+    return PaymentLookup(
+        orders={payment: orders[order_id] for payment, order_id in pointers.items() if order_id in orders},
+        settled=settled,
+    )
+
+
 def _page(index_name: str, partition: str, limit: int, cursor: str | None) -> OrderPage:
     scope = f"orders:{index_name}:{partition}"
     start = decode_cursor(cursor, scope)
@@ -260,19 +295,21 @@ def get_orders(order_ids: list[str]) -> dict[str, Order]:
 # ---------------------------------------------------------------- status changes
 
 
-def set_authorization_url(order_id: str, url: str, reference: str | None = None) -> bool:
-    """Keep the payment page of the attempt with ``reference``; False when the order has moved to another attempt."""
+def set_authorization_url(order_id: str, url: str, reference: str | None = None) -> Order | None:
+    """Keep the payment page of the attempt with ``reference``: the order as it is after the write (the
+    update returns it: no re-read), or None when the order has moved to another attempt."""
     condition = OrderItem.PK.exists() if reference is None else OrderItem.reference == reference
+    item = order_key(order_id)
     try:
-        order_key(order_id).update(
+        item.update(
             actions=[OrderItem.authorization_url.set(url), OrderItem.updated_at.set(clock.iso(clock.now()))],
             condition=condition,
         )
     except UpdateError as error:
         if condition_failed(error):
-            return False
+            return None
         raise
-    return True
+    return _order(item)
 
 
 def add_close_pending(
@@ -284,9 +321,11 @@ def add_close_pending(
     paid_at: datetime | None = None,
     platform_fee: int | None = None,
     net_amount: int | None = None,
+    count_open: bool = True,
 ) -> None:
     """In ``tx``: move the order to ``new_status`` from the status it was read in (one the domain allows), and
-    drop its pending marker; leaving ``pending`` takes the buyer's open-order count down.
+    drop its pending marker; leaving ``pending`` takes the buyer's open-order count down (unless
+    ``count_open`` is False: the caller does it once per buyer, ``add_open_orders``).
 
     Conditioned on the status read: a caller that loses a race reads the order again.
     """
@@ -305,8 +344,14 @@ def add_close_pending(
     tx.update(order_key(order.id), actions=actions, condition=OrderItem.status == order.status)
     if order.status == "pending":
         tx.delete(pending_marker_key(order))
-        if order.buyer_id:
+        if order.buyer_id and count_open:
             tx.update(_open_orders_key(order.buyer_id), actions=[OpenOrdersItem.open.add(-1)])
+
+
+def add_open_orders(tx: TransactWrite, buyer_id: str, delta: int) -> None:
+    """In ``tx``: change the buyer's open-order count by ``delta`` (several orders at once: a
+    transaction may touch the count only once)."""
+    tx.update(_open_orders_key(buyer_id), actions=[OpenOrdersItem.open.add(delta)])
 
 
 def close_pending(order: Order, new_status: OrderStatus, *, reason: str | None = None) -> bool:

@@ -36,6 +36,11 @@ def add(scope: str, key: str, window: Window, amount: int = 1) -> int:
     return int(counter.hits)
 
 
+def expiry(window: Window) -> int:
+    """The TTL (epoch seconds) of a counter of ``window``."""
+    return window.ends_at + _TTL_MARGIN_SECONDS
+
+
 def reset(scope: str, key: str, window: Window) -> None:
     """Forget the counter of ``scope``/``key`` in ``window``."""
     RateCounterItem(rate_pk(scope, key), window_sk(window.index)).delete()

@@ -40,18 +40,22 @@ def _token_item(token: RefreshToken) -> RefreshTokenItem:
 
 def start_family(user_id: str, token_digest: str, *, issued_at: str, expires_at: int) -> str:
     """A new family (one login) holding its first token; returns the family id."""
+    family_id, ops = family_ops(user_id, token_digest, issued_at=issued_at, expires_at=expires_at)
+    write(ops)
+    return family_id
+
+
+def family_ops(user_id: str, token_digest: str, *, issued_at: str, expires_at: int) -> tuple[str, list[TxOp]]:
+    """The transaction items of a new family and its first token (``family``, ``token``), and the family id."""
     family_id = new_id("fam_")
     family = TokenFamilyItem(
         family_pk(family_id), FAMILY_SK, user_id=user_id, created_at=issued_at, expires_at=expires_at
     )
     token = _token_item(RefreshToken(token_digest, user_id, family_id, issued_at, expires_at))
-    write(
-        [
-            TxOp("family", lambda tx: tx.save(family, condition=TokenFamilyItem.PK.does_not_exist())),
-            TxOp("token", lambda tx: tx.save(token, condition=RefreshTokenItem.PK.does_not_exist())),
-        ]
-    )
-    return family_id
+    return family_id, [
+        TxOp("family", lambda tx: tx.save(family, condition=TokenFamilyItem.PK.does_not_exist())),
+        TxOp("token", lambda tx: tx.save(token, condition=RefreshTokenItem.PK.does_not_exist())),
+    ]
 
 
 def get_token(token_digest: str) -> RefreshToken | None:

@@ -1,14 +1,17 @@
-"""Users: create with a unique email (one transaction), read by id or email, replace a password hash."""
+"""Users: create with a unique email (one transaction), read by id, replace a password hash.
+
+The email guard carries a copy of what logging in needs (``market.repositories.logins`` reads it).
+"""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from market.domain.errors import Conflict
-from market.domain.user import User
+from market.domain.user import Credentials, User
 from market.models.base import from_domain, to_domain
 from market.models.user import EMAIL_SK, USER_SK, EmailGuardItem, UserItem, email_pk, user_pk
-from market.repositories.transactions import OperationRejected, TxOp, condition_failed, write
+from market.repositories.transactions import OperationRejected, TxOp, write
 
 
 class EmailTaken(Conflict):
@@ -25,10 +28,13 @@ def _item(user: User) -> UserItem:
 def create_user(user: User) -> None:
     """Write the user and its email guard in one transaction; ``EmailTaken`` if the email is registered.
 
-    A concurrent registration of the same email cancels one of the two with a conflict; ``write``
-    tries again, so the loser sees the winner's guard and answers 409.
+    The transaction is also the only check (registering costs one round trip). A concurrent
+    registration of the same email cancels one of the two with a conflict; ``write`` tries again,
+    so the loser sees the winner's guard and answers 409.
     """
-    guard = EmailGuardItem(email_pk(user.email), EMAIL_SK, user_id=user.id)
+    guard = EmailGuardItem(
+        email_pk(user.email), EMAIL_SK, user_id=user.id, role=user.role, password_hash=user.password_hash
+    )
     item = _item(user)
     try:
         write(
@@ -43,15 +49,6 @@ def create_user(user: User) -> None:
         raise
 
 
-def email_registered(email: str) -> bool:
-    """Whether a guard exists for the email (a cheap early 409; the transaction stays the real guard)."""
-    try:
-        EmailGuardItem.get(email_pk(email), EMAIL_SK, attributes_to_get=["PK"])
-    except DoesNotExist:
-        return False
-    return True
-
-
 def get_user(user_id: str) -> User | None:
     try:
         return to_domain(UserItem.get(user_pk(user_id), USER_SK), User)
@@ -59,24 +56,32 @@ def get_user(user_id: str) -> User | None:
         return None
 
 
-def find_by_email(email: str) -> User | None:
-    """The user owning the (normalised) email, through its guard."""
+def replace_password_hash(credentials: Credentials, email: str, new_hash: str) -> bool:
+    """Store a rehashed password (the user and the guard's copy, in one transaction) unless the hash
+    changed meanwhile; whether it was stored."""
+    user = UserItem(user_pk(credentials.user_id), USER_SK)
+    guard = EmailGuardItem(email_pk(email), EMAIL_SK)
     try:
-        guard = EmailGuardItem.get(email_pk(email), EMAIL_SK)
-    except DoesNotExist:
-        return None
-    return get_user(guard.user_id)
-
-
-def replace_password_hash(user: User, new_hash: str) -> bool:
-    """Store a rehashed password unless the hash changed meanwhile; whether it was stored."""
-    try:
-        UserItem(user_pk(user.id), USER_SK).update(
-            actions=[UserItem.password_hash.set(new_hash)],
-            condition=UserItem.PK.exists() & (UserItem.password_hash == user.password_hash),
+        write(
+            [
+                TxOp(
+                    "user",
+                    lambda tx: tx.update(
+                        user,
+                        actions=[UserItem.password_hash.set(new_hash)],
+                        condition=UserItem.PK.exists() & (UserItem.password_hash == credentials.password_hash),
+                    ),
+                ),
+                TxOp(
+                    "guard",
+                    lambda tx: tx.update(
+                        guard,
+                        actions=[EmailGuardItem.password_hash.set(new_hash), EmailGuardItem.role.set(credentials.role)],
+                        condition=EmailGuardItem.user_id == credentials.user_id,
+                    ),
+                ),
+            ]
         )
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
+    except OperationRejected:
+        return False
     return True

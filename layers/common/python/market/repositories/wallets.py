@@ -24,7 +24,15 @@ from market.domain.wallet import Balance, Hold, LedgerEntry, WalletChange, ledge
 from market.models.base import from_domain, to_domain
 from market.models.wallet import HoldItem, LedgerEntryItem, WalletBalanceItem, balance_sk, holds_pk, wallet_pk
 from market.observability import logger
-from market.repositories.transactions import OperationRejected, TxOp, backoff, cancellation, transact_write
+from market.repositories.transactions import (
+    CONDITION_FAILED,
+    LabelledTransactWrite,
+    OperationRejected,
+    TxOp,
+    backoff,
+    cancellation,
+    transact_write,
+)
 
 _BALANCE_FIELDS = tuple(spec.name for spec in fields(Balance) if spec.name not in ("creator_id", "currency", "version"))
 
@@ -106,31 +114,36 @@ def apply_change(change: WalletChange, ops: Sequence[TxOp] = (), *, max_attempts
     ``InsufficientFunds`` when the change would overdraw, ``TransientError`` when the wallet
     stays contended past ``max_attempts``.
     """
+    # The caller's items go into the transaction before the balance is read, and a refused balance
+    # update hands back the balance that beat it (ALL_OLD): the window between reading the balance and
+    # writing it stays as short as it can, and a retry costs no extra read.
+    current: Balance | None = None
     for attempt in range(max_attempts):
-        current = get_balance(change.creator_id, change.currency)
-        now = clock.iso(clock.now())
-        after, entries = current.apply(change, now=now, new_entry_id=lambda: ids.new_id("le_"))
-        wallet = WalletBalanceItem(wallet_pk(change.creator_id), balance_sk(change.currency))
-        actions: list[Any] = [
-            WalletBalanceItem.creator_id.set(change.creator_id),
-            WalletBalanceItem.currency.set(change.currency),
-            WalletBalanceItem.version.set(after.version),
-            WalletBalanceItem.updated_at.set(now),
-        ]
-        actions += [getattr(WalletBalanceItem, name).set(getattr(after, name)) for name in _BALANCE_FIELDS]
-        condition = (
-            WalletBalanceItem.version.does_not_exist()
-            if current.version == 0
-            else WalletBalanceItem.version == current.version
-        )
         tx = transact_write()
         try:
             with tx:
                 for op in ops:
                     tx.label = op.name
                     op.add(tx)
+                if current is None:
+                    current = get_balance(change.creator_id, change.currency)
+                now = clock.iso(clock.now())
+                after, entries = current.apply(change, now=now, new_entry_id=lambda: ids.new_id("le_"))
+                wallet = WalletBalanceItem(wallet_pk(change.creator_id), balance_sk(change.currency))
+                actions: list[Any] = [
+                    WalletBalanceItem.creator_id.set(change.creator_id),
+                    WalletBalanceItem.currency.set(change.currency),
+                    WalletBalanceItem.version.set(after.version),
+                    WalletBalanceItem.updated_at.set(now),
+                ]
+                actions += [getattr(WalletBalanceItem, name).set(getattr(after, name)) for name in _BALANCE_FIELDS]
+                condition = (
+                    WalletBalanceItem.version.does_not_exist()
+                    if current.version == 0
+                    else WalletBalanceItem.version == current.version
+                )
                 tx.label = "wallet"
-                tx.update(wallet, actions=actions, condition=condition)
+                tx.update(wallet, actions=actions, condition=condition, return_values="ALL_OLD")
                 tx.label = "ledger"
                 for entry in entries:
                     tx.save(_ledger_item(entry), condition=LedgerEntryItem.PK.does_not_exist())
@@ -140,7 +153,9 @@ def apply_change(change: WalletChange, ops: Sequence[TxOp] = (), *, max_attempts
             if rejected:
                 raise OperationRejected(rejected) from error
             if "wallet" in outcome.codes or outcome.conflicted:
-                backoff(attempt)  # someone else changed the wallet first: read again and recompute
+                # Someone else changed the wallet first: recompute from what beat us (or read again).
+                current = _balance_that_won(tx, error)
+                backoff(attempt)
                 continue
             logger.error(
                 "wallet transaction refused",
@@ -151,6 +166,14 @@ def apply_change(change: WalletChange, ops: Sequence[TxOp] = (), *, max_attempts
             raise
         return after
     raise TransientError("The wallet is busy; try again.")
+
+
+def _balance_that_won(tx: LabelledTransactWrite, error: TransactWriteError) -> Balance | None:
+    """The balance a refused wallet update met (its ALL_OLD item), or None when the reason carries none."""
+    for label, reason in zip(tx.labels(), error.cancellation_reasons, strict=False):
+        if label == "wallet" and reason is not None and reason.code == CONDITION_FAILED and reason.raw_item:
+            return to_domain(WalletBalanceItem.from_raw_data(reason.raw_item), Balance)
+    return None
 
 
 # ---------------------------------------------------------------- holds (sales waiting in ``pending``)

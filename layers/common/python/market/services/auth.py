@@ -6,24 +6,28 @@ rotation), and at most ``login_max_failures_per_account`` (5) failed logins per 
 ``login_max_failures_per_ip`` (50) per source IP in each ``login_window_seconds`` (15 min)
 window; beyond that login answers 429 with ``Retry-After`` until the window ends.
 
+Round trips (README, "Performance"): register is one transaction; a login one read before the
+password check and one write after it (``market.repositories.logins``).
+
 Only the auth function imports this module (it loads argon2 through ``market.auth.passwords``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 from market import clock
 from market.auth import passwords, tokens
-from market.domain.errors import Forbidden, InvalidToken, TooManyRequests, Unauthorized
-from market.domain.user import SELF_SERVICE_ROLES, RefreshToken, User, normalise_email
+from market.domain.errors import Forbidden, InvalidToken, TooManyRequests, TransientError, Unauthorized
+from market.domain.user import SELF_SERVICE_ROLES, Credentials, RefreshToken, User, normalise_email
 from market.ids import new_id, new_token
 from market.observability import logger
-from market.repositories import rate_limits, refresh_tokens, users
+from market.repositories import logins, rate_limits, refresh_tokens, users
 from market.settings import get_settings
 
-ACCOUNT_SCOPE = "login-account"
-IP_SCOPE = "login-ip"
+ACCOUNT_SCOPE = logins.ACCOUNT_SCOPE
+IP_SCOPE = logins.IP_SCOPE
 REFRESH_TOKEN_BYTES = 32
 
 
@@ -57,8 +61,8 @@ def register(*, email: str, password: str, role: str, display_name: str | None) 
     if role not in SELF_SERVICE_ROLES:
         raise Forbidden(f"Accounts can register as {' or '.join(SELF_SERVICE_ROLES)} only.")
     email = normalise_email(email)
-    if users.email_registered(email):  # spares an argon2 hash; the transaction below is the real guard
-        raise users.EmailTaken
+    # No early "is the email taken?" read: the transaction answers it (and a taken email then costs
+    # the same argon2 hash as a free one, so the answer's timing tells nothing either).
     user = User(
         id=new_id("usr_"),
         email=email,
@@ -79,33 +83,78 @@ def login(*, email: str, password: str, source_ip: str) -> TokenPair:
     email = normalise_email(email)
     now = clock.epoch_seconds()
     window = rate_limits.window_at(now, settings.login_window_seconds)
-    # Each attempt takes a slot before the password is checked, so parallel guesses cannot
-    # overrun the limit; a success gives its slots back.
-    account_attempts = rate_limits.add(ACCOUNT_SCOPE, email, window)
-    ip_attempts = rate_limits.add(IP_SCOPE, source_ip, window)
-    if account_attempts > settings.login_max_failures_per_account or ip_attempts > settings.login_max_failures_per_ip:
-        scope = ACCOUNT_SCOPE if account_attempts > settings.login_max_failures_per_account else IP_SCOPE
-        logger.warning("login rate limited", scope=scope, retry_after=window.seconds_left(now))
-        raise TooManyRequests(window.seconds_left(now))
+    limits = logins.Limits(
+        per_account=settings.login_max_failures_per_account, per_ip=settings.login_max_failures_per_ip
+    )
+    state = logins.read(email, source_ip, window)
+    if not state.within(limits):
+        _limited(state.account_failures >= limits.per_account, window, now)
 
-    user = users.find_by_email(email)
-    if user is None:
+    # Failures are counted only within the limits, and a success is accepted only while they hold
+    # (both under a condition): parallel guesses cannot get more than the limit of answers.
+    if state.credentials is None:
         passwords.burn_verification(password)
-        logger.info("login failed", reason="unknown-email")
-        raise InvalidCredentials
-    if not passwords.verify_password(user.password_hash, password):
-        logger.info("login failed", reason="wrong-password", user_id=user.id)
-        raise InvalidCredentials
+        _failed(email, source_ip, window, limits, now, reason="unknown-email")
+    credentials = state.credentials
+    if not passwords.verify_password(credentials.password_hash, password):
+        _failed(email, source_ip, window, limits, now, reason="wrong-password", user_id=credentials.user_id)
 
-    rate_limits.reset(ACCOUNT_SCOPE, email, window)
-    rate_limits.add(IP_SCOPE, source_ip, window, -1)
-    if passwords.needs_rehash(user.password_hash) and users.replace_password_hash(
-        user, passwords.hash_password(password)
+    refresh_token = new_token(REFRESH_TOKEN_BYTES)
+    for attempt in range(2):
+        try:
+            logins.succeed(
+                credentials,
+                email,
+                source_ip,
+                window,
+                limits,
+                token_digest=refresh_tokens.digest(refresh_token),
+                issued_at=clock.iso(clock.now()),
+                expires_at=clock.epoch_seconds() + settings.refresh_token_ttl_seconds,
+            )
+            break
+        except logins.LimitReached:
+            _limited(None, window, now)
+        except logins.RoleChanged:
+            # An operator changed the role in the table: the token carries the user's role as it is now.
+            user = users.get_user(credentials.user_id)
+            if user is None or attempt > 0:
+                raise TransientError("The account changed during login; try again.") from None
+            credentials = Credentials(user_id=user.id, role=user.role, password_hash=credentials.password_hash)
+            logins.refresh_copy(email, credentials)
+            logger.info("login copy of the role refreshed", user_id=user.id)
+    access_token, expires_in = tokens.issue_access_token(credentials.user_id, credentials.role, settings)
+    if passwords.needs_rehash(credentials.password_hash) and users.replace_password_hash(
+        credentials, email, passwords.hash_password(password)
     ):
-        logger.info("password rehashed", user_id=user.id)
-    pair = _new_family(user)
-    logger.info("login succeeded", user_id=user.id)
-    return pair
+        logger.info("password rehashed", user_id=credentials.user_id)
+    logger.info("login succeeded", user_id=credentials.user_id)
+    return TokenPair(access_token=access_token, refresh_token=refresh_token, expires_in=expires_in)
+
+
+def _failed(
+    email: str,
+    source_ip: str,
+    window: rate_limits.Window,
+    limits: logins.Limits,
+    now: int,
+    *,
+    reason: str,
+    user_id: str | None = None,
+) -> NoReturn:
+    try:
+        logins.record_failure(email, source_ip, window, limits)
+    except logins.LimitReached:
+        _limited(None, window, now)
+    logger.info("login failed", reason=reason, user_id=user_id)
+    raise InvalidCredentials
+
+
+def _limited(account: bool | None, window: rate_limits.Window, now: int) -> NoReturn:
+    """429 until the window ends; ``account``: which limit (None: reached while this attempt ran)."""
+    scope = "either" if account is None else ACCOUNT_SCOPE if account else IP_SCOPE
+    logger.warning("login rate limited", scope=scope, retry_after=window.seconds_left(now))
+    raise TooManyRequests(window.seconds_left(now))
 
 
 def refresh(refresh_token: str) -> TokenPair:
@@ -156,19 +205,6 @@ def profile(user_id: str) -> User:
     if user is None:
         raise InvalidToken("The account of this token no longer exists.")
     return user
-
-
-def _new_family(user: User) -> TokenPair:
-    settings = get_settings()
-    access_token, expires_in = tokens.issue_access_token(user.id, user.role, settings)
-    refresh_token = new_token(REFRESH_TOKEN_BYTES)
-    refresh_tokens.start_family(
-        user.id,
-        refresh_tokens.digest(refresh_token),
-        issued_at=clock.iso(clock.now()),
-        expires_at=clock.epoch_seconds() + settings.refresh_token_ttl_seconds,
-    )
-    return TokenPair(access_token=access_token, refresh_token=refresh_token, expires_in=expires_in)
 
 
 def _live_token(refresh_token: str) -> RefreshToken:

@@ -116,12 +116,12 @@ def _with_payment_page(order: Order, *, replay: bool = False) -> Checkout:
     except (GatewayError, TransientError):
         logger.warning("gateway initialize failed", order_id=order.id, attempt=order.checkout_attempt)
         raise
-    if not orders_repo.set_authorization_url(order.id, payment.authorization_url, order.reference):
+    refreshed = orders_repo.set_authorization_url(order.id, payment.authorization_url, order.reference)
+    if refreshed is None:
         current = orders_repo.get_order(order.id) or order
         if current.authorization_url:
             return Checkout(current, current.authorization_url)
         raise TransientError("The payment page of this order is being prepared; try again.")
-    refreshed = orders_repo.get_order(order.id) or order
     return Checkout(refreshed, payment.authorization_url)
 
 

@@ -7,8 +7,9 @@ anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from market.domain.errors import TransientError
 from market.messages import GatewayEventMessage
 from market.observability import logger
 from market.services import payments
@@ -59,3 +60,19 @@ def handle(message: GatewayEventMessage) -> object:
         logger.info("gateway event ignored", gateway_event=message.gateway_event, reference=message.reference)
         return None
     return handler(message)
+
+
+def handle_payments(batch: Sequence[GatewayEventMessage]) -> dict[int, TransientError | None]:
+    """The batch's payment events together (``payments.settle_references``: one transaction per
+    creator's wallet); the answer for each message it took, by position. Other events are left to
+    ``handle``, one by one."""
+    taken = [index for index, message in enumerate(batch) if HANDLERS.get(message.event) is _payment]
+    if not taken:
+        return {}
+    results = payments.settle_references(
+        [(batch[index].gateway, batch[index].reference, batch[index].transaction_id) for index in taken]
+    )
+    return {
+        index: result if isinstance(result, TransientError) else None
+        for index, result in zip(taken, results, strict=True)
+    }
