@@ -1,4 +1,4 @@
-"""Products API: create, edit, publish, archive, catalog, presigned uploads."""
+"""Products API: create, edit, publish, archive, catalog, presigned uploads, and the creator's discount codes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from market.auth.guard import caller, caller_or_none, creator_only, optional_caller
 from market.http import Cursor, Limit, json_response, make_resolver
 from market.observability import logger
+from market.schemas.discounts import CreateDiscountRequest, DiscountListOut, DiscountOut
 from market.schemas.products import (
     CreateProductRequest,
     CreatorProductOut,
@@ -22,7 +23,7 @@ from market.schemas.products import (
     UploadTicketOut,
     UploadTicketRequest,
 )
-from market.services import catalog, uploads
+from market.services import catalog, discounts, uploads
 
 app = make_resolver()
 
@@ -96,6 +97,24 @@ def get_product(product_id: str) -> Response[str]:
     return json_response(
         200, CreatorProductOut.model_validate(product) if is_creator else ProductOut.model_validate(product)
     )
+
+
+@app.post("/discounts", middlewares=creator_only)
+def create_discount(body: CreateDiscountRequest) -> Response[str]:
+    discount = discounts.create_discount(caller(app).user_id, **body.model_dump())
+    return json_response(201, DiscountOut.model_validate(discount))
+
+
+@app.get("/discounts", middlewares=creator_only)
+def list_discounts(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
+    page = discounts.list_discounts(caller(app).user_id, limit, cursor)
+    return json_response(200, DiscountListOut.model_validate(page), headers={"Cache-Control": "no-store"})
+
+
+@app.delete("/discounts/<code>", middlewares=creator_only)
+def delete_discount(code: str) -> Response[str]:
+    discounts.delete_discount(caller(app).user_id, code)
+    return json_response(204, None)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -34,6 +34,7 @@ TABLE: dict[str, dict[str, set[str]]] = {
     "UploadFunction": {
         "PRODUCT#*": {GET, PUT},  # create/edit/publish/archive (version-conditioned put), owner checks
         "UPLOAD#*": {PUT},  # the upload ticket recorded before the presigned POST is handed out
+        "DISCOUNT#*": {GET, QUERY, PUT, UPDATE},  # POST/GET/DELETE /discounts: create, list, deactivate
     },
     "UploadEventsFunction": {
         "UPLOAD#*": {GET, PUT},  # the ticket of the object that arrived; its new state
