@@ -30,9 +30,7 @@ app = make_resolver()
 
 @app.post("/products", middlewares=creator_only)
 def create_product(body: CreateProductRequest) -> Response[str]:
-    product = catalog.create_product(
-        caller(app).user_id, title=body.title, description=body.description, price=body.price, currency=body.currency
-    )
+    product = catalog.create_product(caller(app).user_id, **body.model_dump())
     return json_response(201, CreatorProductOut.model_validate(product))
 
 
@@ -45,6 +43,9 @@ def update_product(product_id: str, body: UpdateProductRequest) -> Response[str]
         description=body.description,
         price=body.price,
         currency=body.currency,
+        pay_what_you_want=body.pay_what_you_want,
+        suggested_price=body.suggested_price,
+        clear_suggested_price="suggested_price" in body.model_fields_set and body.suggested_price is None,
     )
     return json_response(200, CreatorProductOut.model_validate(product))
 

@@ -5,7 +5,9 @@
 - an archived product can no longer be changed, published or given a new file;
 - only its creator changes a product: another creator gets 403 when the product is public (its
   existence is no secret) and 404 when it is a draft or archived (it must not leak);
-- a price is in a supported currency and at least the currency's minimum.
+- a price is in a supported currency and at least the currency's minimum; a pay-what-you-want
+  product's price is the least a buyer may pay and may be 0 (then anything from 0, or from the
+  currency's minimum, is accepted), and its ``suggested_price``, when set, is at least that.
 
 An ``Upload`` records what the creator declared for one upload ticket, so what arrives can be checked.
 """
@@ -64,6 +66,8 @@ class Product:
     published_at: datetime | None = None
     archived_at: datetime | None = None
     version: int = 0
+    pay_what_you_want: bool = False
+    suggested_price: int | None = None
 
     @property
     def is_public(self) -> bool:
@@ -92,21 +96,53 @@ class Product:
         price: int | None,
         currency: str | None,
         supported_currencies: Sequence[str],
+        pay_what_you_want: bool | None = None,
+        suggested_price: int | None = None,
+        clear_suggested_price: bool = False,
     ) -> Product:
         """The product with the given fields changed (``None`` leaves a field as it is)."""
         if self.status == "archived":
             raise Conflict("An archived product cannot be changed.")
-        new_price = self.price if price is None else price
-        new_currency = self.currency if currency is None else currency
-        if price is not None or currency is not None:
-            check_price(new_price, new_currency, supported_currencies)
-        return replace(
+        changed = replace(
             self,
             title=self.title if title is None else title,
             description=self.description if description is None else description,
-            price=new_price,
-            currency=new_currency,
+            price=self.price if price is None else price,
+            currency=self.currency if currency is None else currency,
+            pay_what_you_want=self.pay_what_you_want if pay_what_you_want is None else pay_what_you_want,
+            suggested_price=None
+            if clear_suggested_price
+            else (self.suggested_price if suggested_price is None else suggested_price),
         )
+        pricing = (price, currency, pay_what_you_want, suggested_price)
+        if any(value is not None for value in pricing) or clear_suggested_price:
+            check_price(
+                changed.price,
+                changed.currency,
+                supported_currencies,
+                pay_what_you_want=changed.pay_what_you_want,
+                suggested_price=changed.suggested_price,
+            )
+        return changed
+
+    def buyer_price(self, amount: int | None) -> Money:
+        """What the buyer's order lists: the price, or the buyer's own amount for pay-what-you-want
+        (its minimum when the buyer sends none).
+
+        422 on ``amount`` when it is below the minimum (or, above 0, below the currency's
+        minimum charge), or when a fixed-price product is sent another amount than its price.
+        """
+        if not self.pay_what_you_want:
+            if amount is not None and amount != self.price:
+                raise ValidationFailed([FieldError("amount", f"this product costs {self.price}; send no amount")])
+            return self.list_price
+        chosen = self.price if amount is None else amount  # no amount sent: the minimum
+        minimum_charge = MINIMUM_PRICE.get(self.currency, 1)
+        if chosen < self.price:
+            raise ValidationFailed([FieldError("amount", f"must be at least {self.price}")])
+        if 0 < chosen < minimum_charge:
+            raise ValidationFailed([FieldError("amount", f"must be 0 or at least {minimum_charge}")])
+        return Money(chosen, self.currency)
 
     def published(self, now: datetime) -> Product | None:
         """The published product; ``None`` when it already is."""
@@ -136,15 +172,30 @@ class Product:
             raise Conflict("An archived product cannot take a new file.")
 
 
-def check_price(price: int, currency: str, supported_currencies: Sequence[str]) -> None:
-    """422 unless ``currency`` is supported and ``price`` reaches its minimum (every bad field named)."""
+def check_price(
+    price: int,
+    currency: str,
+    supported_currencies: Sequence[str],
+    *,
+    pay_what_you_want: bool = False,
+    suggested_price: int | None = None,
+) -> None:
+    """422 unless the currency is supported and the price (and suggested price) fit it; every bad field named."""
     errors = []
+    minimum = MINIMUM_PRICE.get(currency, 1)
     if currency not in supported_currencies:
         errors.append(FieldError("currency", f"must be one of {', '.join(supported_currencies)}"))
+    if pay_what_you_want:
+        if price < 0 or (currency in supported_currencies and 0 < price < minimum):
+            errors.append(FieldError("price", f"must be 0 or at least {minimum} ({currency} minor units)"))
+        if suggested_price is not None and suggested_price < max(price, 0):
+            errors.append(FieldError("suggested_price", "must be at least the price"))
     else:
-        minimum = MINIMUM_PRICE.get(currency, 1)
-        if price < minimum:
-            errors.append(FieldError("price", f"must be at least {minimum} ({currency} minor units)"))
+        if price < 1 or (currency in supported_currencies and price < minimum):
+            floor = minimum if currency in supported_currencies else 1
+            errors.append(FieldError("price", f"must be at least {floor} ({currency} minor units)"))
+        if suggested_price is not None:
+            errors.append(FieldError("suggested_price", "goes with pay_what_you_want only"))
     if errors:
         raise ValidationFailed(errors)
 

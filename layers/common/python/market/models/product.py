@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 
 from market.models.base import IsoTimeAttribute, TableModel
 
@@ -59,6 +59,8 @@ class ProductItem(TableModel):
     published_at = IsoTimeAttribute(null=True)
     archived_at = IsoTimeAttribute(null=True)
     version = VersionAttribute()
+    pay_what_you_want = BooleanAttribute(default=False)
+    suggested_price = NumberAttribute(null=True)
 
 
 class UploadItem(TableModel):

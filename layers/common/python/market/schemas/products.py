@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from market.schemas.common import IsoTime
 
@@ -28,6 +37,8 @@ class CreateProductRequest(_Request):
     description: Description = ""
     price: Price
     currency: Currency
+    pay_what_you_want: StrictBool = False
+    suggested_price: Price | None = None
 
 
 class UpdateProductRequest(_Request):
@@ -37,8 +48,11 @@ class UpdateProductRequest(_Request):
     description: Description | None = None
     price: Price | None = None
     currency: Currency | None = None
+    pay_what_you_want: StrictBool | None = None
+    # ``null`` removes the suggested price.
+    suggested_price: Price | None = None
 
-    @field_validator("title", "description", "price", "currency", mode="before")
+    @field_validator("title", "description", "price", "currency", "pay_what_you_want", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -48,7 +62,9 @@ class UpdateProductRequest(_Request):
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdateProductRequest:
         if not self.model_fields_set:
-            raise ValueError("give at least one of title, description, price, currency")
+            raise ValueError(
+                "give at least one of title, description, price, currency, pay_what_you_want, suggested_price"
+            )
         return self
 
 
@@ -85,6 +101,8 @@ class ProductOut(_Response):
     price: int
     currency: str
     status: str
+    pay_what_you_want: bool
+    suggested_price: int | None
     file: ProductFileOut | None
     created_at: IsoTime
     updated_at: IsoTime

@@ -30,8 +30,23 @@ def get_product(product_id: str) -> Product | None:
     return products.get_product(product_id)
 
 
-def create_product(creator_id: str, *, title: str, description: str, price: int, currency: str) -> Product:
-    check_price(price, currency, get_settings().supported_currencies)
+def create_product(
+    creator_id: str,
+    *,
+    title: str,
+    description: str,
+    price: int,
+    currency: str,
+    pay_what_you_want: bool = False,
+    suggested_price: int | None = None,
+) -> Product:
+    check_price(
+        price,
+        currency,
+        get_settings().supported_currencies,
+        pay_what_you_want=pay_what_you_want,
+        suggested_price=suggested_price,
+    )
     now = clock.now()
     product = Product(
         id=new_id(),
@@ -43,6 +58,8 @@ def create_product(creator_id: str, *, title: str, description: str, price: int,
         status="draft",
         created_at=now,
         updated_at=now,
+        pay_what_you_want=pay_what_you_want,
+        suggested_price=suggested_price,
     )
     return products.save(product)
 
@@ -78,13 +95,23 @@ def update_product(
     description: str | None = None,
     price: int | None = None,
     currency: str | None = None,
+    pay_what_you_want: bool | None = None,
+    suggested_price: int | None = None,
+    clear_suggested_price: bool = False,
 ) -> Product:
     """Change the given fields (``None`` leaves a field as it is)."""
     supported = get_settings().supported_currencies
 
     def change(product: Product) -> Product:
         return product.edited(
-            title=title, description=description, price=price, currency=currency, supported_currencies=supported
+            title=title,
+            description=description,
+            price=price,
+            currency=currency,
+            supported_currencies=supported,
+            pay_what_you_want=pay_what_you_want,
+            suggested_price=suggested_price,
+            clear_suggested_price=clear_suggested_price,
         )
 
     return _change(product_id, creator_id, change)
