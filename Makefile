@@ -25,7 +25,7 @@ SAM_LOCAL_BUILD := .aws-sam/sam-local
 # The official Flutterwave Node SDK, which tests drive the Flutterwave emulator with (npm ci from the lock file).
 FLW_SDK := localdev/flutterwave/sdk
 
-.PHONY: help run demo test lint fmt typecheck unit integration validate checkov build bench check-ledger clean venv sam-venv \
+.PHONY: help run demo test lint fmt typecheck unit integration validate checkov build bench check-ledger clean venv sam-venv openapi \
 	checkov-venv lambda-image sam-local-build sam-local test-sam-local flutterwave-sdk
 
 help:
@@ -34,7 +34,7 @@ help:
 	@echo "make test       the whole suite: lint, types, template checks, unit and integration tests"
 	@echo "make sam-local  the same functions in Lambda containers (sam local start-api :3000, start-lambda :3002)"
 	@echo "make test-sam-local  the integration suite against the sam-local stack"
-	@echo "make lint | typecheck | unit | integration | validate | checkov | build | bench | flutterwave-sdk | clean"
+	@echo "make lint | typecheck | unit | integration | validate | checkov | build | bench | openapi | flutterwave-sdk | clean"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt functions/auth/requirements.txt
 	@test -x $(PY312) || { echo "Python 3.12 not found (looked for python3.12 and $(PY312))"; exit 1; }
@@ -82,6 +82,10 @@ fmt: venv
 
 typecheck: venv
 	$(VENV)/bin/mypy layers/common/python/market localdev functions
+
+# The OpenAPI 3.1 document, from the functions' resolvers (GET /openapi.json serves the file; a test fails when stale).
+openapi: venv
+	$(PY) -m localdev.openapi
 
 # In-process tests run with template.yaml's IAM policies enforced on the handlers' AWS calls (moto enforces none).
 IAM_ENFORCED := -p tests.template.iam_enforcer
@@ -136,4 +140,5 @@ check-ledger: venv
 
 clean:
 	rm -rf .aws-sam .sam-app .localdev .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .schemathesis
 	find . -path ./.venv -prune -o -path ./.venv-sam -prune -o -path ./.venv-checkov -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

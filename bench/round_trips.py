@@ -91,7 +91,11 @@ def seed_parameters(local: Any) -> None:
     import boto3
 
     ssm = boto3.client("ssm", region_name=local.region)
-    for parameter, value in (("JwtSigningKeyParameter", SIGNING_KEY), ("PaystackSecretParameter", PAYSTACK_KEY)):
+    for parameter, value in (
+        ("JwtSigningKeyParameter", SIGNING_KEY),
+        ("CursorSigningKeyParameter", SIGNING_KEY + "-cursors"),
+        ("PaystackSecretParameter", PAYSTACK_KEY),
+    ):
         name = "/" + local.parameters[parameter].lstrip("/")
         ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
 

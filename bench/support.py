@@ -24,7 +24,14 @@ FAKE_AWS_ENV = {
     "AWS_REGION": "us-east-1",
 }
 # Never carried into a benchmark: they would point it at another stack or bypass SSM.
-LEAKY_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "TABLE_NAME", "BUCKET_NAME", "JWT_SIGNING_KEY")
+LEAKY_VARIABLES = (
+    "AWS_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "TABLE_NAME",
+    "BUCKET_NAME",
+    "JWT_SIGNING_KEY",
+    "CURSOR_SIGNING_KEY",
+)
 
 
 def fake_aws_environment() -> None:

@@ -14,8 +14,7 @@ from typing import Any
 def reset_caches() -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from market import aws
-    from market.auth import tokens
+    from market import aws, keys
     from market.gateways.registry import reset_gateways
     from market.models.base import TableModel, reset_connections
     from market.settings import get_settings
@@ -23,7 +22,7 @@ def reset_caches() -> None:
     get_settings.cache_clear()
     reset_connections()
     aws.reset_clients()
-    tokens.signing_key.cache_clear()
+    keys.reset()
     reset_gateways()
     parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
     pending: list[type[Any]] = [TableModel]

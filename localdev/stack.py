@@ -59,6 +59,7 @@ class StackConfig:
     flutterwave_secret_key: str = "FLWSECK_TEST-local"  # noqa: S105 - the emulator's published test key
     flutterwave_secret_hash: str = "local-hash"  # noqa: S105 - the emulator's webhook hash (verif-hash)
     jwt_signing_key: str = "local-dev-signing-key-not-for-production-0123456789"
+    cursor_signing_key: str = "local-dev-cursor-key-not-for-production-0123456789"
     visibility_timeout_override: int | None = None
     schedule_period_override: float | None = None
     max_concurrency: int = 4
@@ -306,7 +307,10 @@ class LocalStack:
         ssm = session.client("ssm", endpoint_url=self.config.aws_endpoint)
         secrets = {
             "PaystackSecretParameter": self.config.paystack_secret_key,
+            "FlutterwaveSecretParameter": self.config.flutterwave_secret_key,
+            "FlutterwaveSecretHashParameter": self.config.flutterwave_secret_hash,
             "JwtSigningKeyParameter": self.config.jwt_signing_key,
+            "CursorSigningKeyParameter": self.config.cursor_signing_key,
         }
         for parameter, value in secrets.items():
             if parameter in self.local.parameters:

@@ -66,7 +66,7 @@ class StackProcess:
             "LOCAL_MAX_CONCURRENCY": os.environ.get("LOCAL_MAX_CONCURRENCY", "4"),
             **(extra_env or {}),
         }
-        for leaked in ("AWS_ENDPOINT_URL", "TABLE_NAME", "BUCKET_NAME", "JWT_SIGNING_KEY"):
+        for leaked in ("AWS_ENDPOINT_URL", "TABLE_NAME", "BUCKET_NAME", "JWT_SIGNING_KEY", "CURSOR_SIGNING_KEY"):
             env.pop(leaked, None)
         args = [sys.executable, "-m", "localdev"] + ([str(template)] if template else [])
         with log_path.open("wb") as log:

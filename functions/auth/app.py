@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -13,7 +15,7 @@ from market.domain.errors import NotFound
 from market.http import json_response, make_resolver, source_ip
 from market.observability import logger
 from market.schemas.auth import LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest, TokenPairOut, UserOut
-from market.services import auth
+from market.services import auth, limits
 
 app = make_resolver()
 
@@ -25,8 +27,20 @@ def health() -> Response[str]:
     return json_response(200, {"status": "ok"})
 
 
+@app.get("/openapi.json")
+def openapi_document() -> Response[str]:
+    """The whole API (every route of template.yaml), built by ``make openapi`` and shipped beside this module."""
+    return Response(status_code=200, content_type="application/json", body=_openapi_text())
+
+
+@cache
+def _openapi_text() -> str:
+    return (Path(__file__).parent / "openapi.json").read_text(encoding="utf-8")
+
+
 @app.post("/auth/register")
 def register(body: RegisterRequest) -> Response[str]:
+    limits.check_register(body.email, source_ip(app))
     user = auth.register(
         email=body.email, password=body.password.get_secret_value(), role=body.role, display_name=body.display_name
     )

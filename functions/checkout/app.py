@@ -9,17 +9,18 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from market.auth.guard import authenticated, caller
-from market.http import Cursor, IdempotencyKey, Limit, json_response, make_resolver
+from market.http import Cursor, IdempotencyKey, Limit, json_response, make_resolver, source_ip
 from market.observability import get_metrics, logger
 from market.schemas.orders import CheckoutOut, CreateOrderRequest, OrderListOut, OrderOut, PaymentOut
-from market.services import checkout
+from market.services import checkout, limits
 
 app = make_resolver()
 
 
 @app.post("/orders", middlewares=[authenticated])
 def create_order(body: CreateOrderRequest, idempotency_key: IdempotencyKey = None) -> Response[str]:
-    result = checkout.create_order(caller(app), body.product_id, idempotency_key)
+    limits.check_order(caller(app).user_id, source_ip(app))
+    result = checkout.create_order(caller(app), body.product_id, idempotency_key, body.gateway)
     order = result.order
     payload = CheckoutOut(
         order=OrderOut.model_validate(order),

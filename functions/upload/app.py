@@ -30,7 +30,16 @@ app = make_resolver()
 
 @app.post("/products", middlewares=creator_only)
 def create_product(body: CreateProductRequest) -> Response[str]:
-    product = catalog.create_product(caller(app).user_id, **body.model_dump())
+    product = catalog.create_product(
+        caller(app).user_id,
+        title=body.title,
+        description=body.description,
+        price=body.price,
+        currency=body.currency,
+        gateways=body.gateways,
+        pay_what_you_want=body.pay_what_you_want,
+        suggested_price=body.suggested_price,
+    )
     return json_response(201, CreatorProductOut.model_validate(product))
 
 
@@ -43,6 +52,7 @@ def update_product(product_id: str, body: UpdateProductRequest) -> Response[str]
         description=body.description,
         price=body.price,
         currency=body.currency,
+        gateways=body.gateways if "gateways" in body.model_fields_set else ...,
         pay_what_you_want=body.pay_what_you_want,
         suggested_price=body.suggested_price,
         clear_suggested_price="suggested_price" in body.model_fields_set and body.suggested_price is None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -11,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from market.auth.guard import authenticated, caller, creator_only
-from market.http import Cursor, IdempotencyKey, Limit, json_response, make_resolver
+from market.http import Cursor, IdempotencyKey, IsoDate, Limit, json_response, make_resolver
 from market.observability import get_metrics, logger
 from market.schemas.wallet import (
     BalanceOut,
@@ -48,8 +47,8 @@ def get_ledger(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
 
 @app.get("/creator/dashboard", middlewares=creator_only)
 def get_dashboard(
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    first: Annotated[IsoDate | None, Query(alias="from")] = None,
+    last: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> Response[str]:
     view = dashboard.dashboard(caller(app).user_id, first, last)
     return json_response(200, DashboardOut.model_validate(view))
@@ -58,7 +57,11 @@ def get_dashboard(
 @app.put("/wallet/payout-account", middlewares=creator_only)
 def put_payout_account(body: PayoutAccountRequest) -> Response[str]:
     account = payouts.set_payout_account(
-        caller(app).user_id, bank_code=body.bank_code, account_number=body.account_number, currency=body.currency
+        caller(app).user_id,
+        bank_code=body.bank_code,
+        account_number=body.account_number,
+        currency=body.currency,
+        gateway_name=body.gateway,
     )
     return json_response(200, PayoutAccountOut.model_validate(account))
 

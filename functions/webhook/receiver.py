@@ -28,7 +28,12 @@ from market.messages import GatewayEventMessage, send
 from market.problem import PROBLEM_JSON, problem_body
 
 logger = Logger()
-RECEIVED = {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": '{"received": true}'}
+NOSNIFF = {"x-content-type-options": "nosniff"}
+RECEIVED = {
+    "statusCode": 200,
+    "headers": {"content-type": "application/json", **NOSNIFF},
+    "body": '{"received": true}',
+}
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ def sqs_client() -> Any:
 def problem(status: int, slug: str, title: str, detail: str) -> dict[str, Any]:
     return {
         "statusCode": status,
-        "headers": {"content-type": PROBLEM_JSON, "cache-control": "no-store"},
+        "headers": {"content-type": PROBLEM_JSON, "cache-control": "no-store", **NOSNIFF},
         "body": json.dumps(problem_body(status, slug, title, detail)),
     }
 

@@ -13,8 +13,16 @@ from typing import Any
 
 import pytest
 
+from tests.integration.gateways import DRIVERS, Driver
+
 
 def pytest_collection_modifyitems(items: list[Any]) -> None:
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(params=sorted(DRIVERS))
+def driver(request: pytest.FixtureRequest, stack: Any) -> Driver:
+    """The gateway a test pays through: a test that takes it runs once per gateway (tests/integration/gateways.py)."""
+    return DRIVERS[request.param](stack)

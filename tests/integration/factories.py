@@ -105,12 +105,15 @@ def a_published_product(
     return product
 
 
-def an_order(stack: Any, buyer_token: str, product_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
-    """``POST /orders``: returns the checkout body ``{order, payment}``."""
+def an_order(
+    stack: Any, buyer_token: str, product_id: str, idempotency_key: str | None = None, gateway: str | None = None
+) -> dict[str, Any]:
+    """``POST /orders`` (through ``gateway``, else the default one): returns the checkout body ``{order, payment}``."""
     headers = bearer(buyer_token)
     if idempotency_key:
         headers["Idempotency-Key"] = idempotency_key
-    response = requests.post(f"{stack.api}/orders", json={"product_id": product_id}, headers=headers, timeout=TIMEOUT)
+    body = {"product_id": product_id, **({"gateway": gateway} if gateway else {})}
+    response = requests.post(f"{stack.api}/orders", json=body, headers=headers, timeout=TIMEOUT)
     assert response.status_code == 201, response.text
     checkout: dict[str, Any] = response.json()
     return checkout

@@ -1,6 +1,8 @@
-"""Delivery over the local stack: a payment on the Paystack emulator becomes an email in the local
+"""Delivery over the local stack: a payment on a gateway's emulator becomes an email in the local
 outbox whose one-time link redirects to the file in S3; links expire, run out and are revoked with
 a refund; the library hands out fresh links; a redelivered queue message sends no second email.
+The core loop runs once per gateway (``driver``, tests/integration/gateways.py); the rest pays through
+Paystack.
 
 The refund flow is built elsewhere: the refunded-order test sets the order's status in DynamoDB
 directly, as that flow's transaction would.
@@ -19,6 +21,7 @@ import requests
 
 from tests.helpers import wait_until
 from tests.integration.factories import a_user, bearer
+from tests.integration.gateways import Driver, paystack
 
 TIMEOUT = 30
 DELIVERY_DEADLINE = 30
@@ -92,17 +95,20 @@ def _download_links(stack: Any, text: str) -> list[str]:
     return re.findall(re.escape(stack.api) + r"/downloads/[A-Za-z0-9_-]+", text)
 
 
-def buy(stack: Any, shop: Shop) -> Purchase:
-    """A new buyer orders the product, pays on the emulator, and receives the delivery email."""
+def buy(stack: Any, shop: Shop, driver: Driver | None = None) -> Purchase:
+    """A new buyer orders the product, pays on the emulator (Paystack's by default), and receives the email."""
+    driver = driver or paystack(stack)
     buyer, token = a_user(stack, "customer")
     checkout = requests.post(
-        f"{stack.api}/orders", json={"product_id": shop.product["id"]}, headers=bearer(token), timeout=TIMEOUT
+        f"{stack.api}/orders",
+        json={"product_id": shop.product["id"], "gateway": driver.name},
+        headers=bearer(token),
+        timeout=TIMEOUT,
     )
     assert checkout.status_code == 201, checkout.text
     order = checkout.json()["order"]
-    reference = checkout.json()["payment"]["reference"]
-    paid = requests.post(f"{stack.gateway}/_emulator/transactions/{reference}/pay", timeout=TIMEOUT)
-    assert paid.status_code == 200, paid.text
+    assert order["gateway"] == driver.name
+    driver.pay(checkout.json()["payment"]["reference"])
     wait_until(
         lambda: _order_status(stack, token, order["id"]) == "paid", timeout=DELIVERY_DEADLINE, what="the order paid"
     )
@@ -135,8 +141,8 @@ def fresh_link(stack: Any, purchase: Purchase) -> dict[str, Any]:
     return link
 
 
-def test_payment_to_email_to_file_and_the_link_works_once(stack: Any, shop: Shop) -> None:
-    purchase = buy(stack, shop)
+def test_payment_to_email_to_file_and_the_link_works_once(stack: Any, shop: Shop, driver: Driver) -> None:
+    purchase = buy(stack, shop, driver)
 
     mail = purchase.email
     assert mail["to"] == [purchase.buyer["email"]]

@@ -29,7 +29,7 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "EMAIL#*": {GET, PUT},  # register's email guard (early check + transaction); login finds the user by email
         "REFRESH#*": {GET, PUT, UPDATE},  # login puts the first token; refresh reads, spends and puts the next
         "FAMILY#*": {GET, PUT, UPDATE},  # login starts a family; refresh reads/extends it; reuse and logout revoke
-        "RATE#*": {UPDATE, DELETE},  # login attempt counters (ADD), reset after a success
+        "RATE#*": {UPDATE, DELETE},  # login attempt counters (ADD), reset after a success; register per IP/address
     },
     "UploadFunction": {
         "PRODUCT#*": {GET, PUT},  # create/edit/publish/archive (version-conditioned put), owner checks
@@ -51,6 +51,7 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "WALLET#*": {GET, PUT, UPDATE},  # verify's settlement: balance (read, conditional update), ledger entries
         "STATS#*": {UPDATE},  # verify's settlement: the dashboard's sales counters (ADD)
         "HOLDS#*": {PUT},  # verify's settlement in a currency with a hold period
+        "RATE#*": {UPDATE},  # POST /orders: counters per IP and per account (ADD), services/limits.py
     },
     "WebhookFunction": {},  # signature check and enqueue only: no table access at all
     "PaymentsFunction": {
@@ -130,14 +131,27 @@ INDEXES: dict[str, dict[str, set[str]]] = {
 # Every other AWS call, per function.
 SSM = {  # SecureStrings read (Powertools get_parameter, decrypt)
     "AuthFunction": {"JwtSigningKeyParameter"},
-    "UploadFunction": {"JwtSigningKeyParameter"},
-    "CheckoutFunction": {"JwtSigningKeyParameter", "PaystackSecretParameter"},
-    "WebhookFunction": {"PaystackSecretParameter"},
-    "PaymentsFunction": {"PaystackSecretParameter"},
-    "ReconcilerFunction": {"PaystackSecretParameter"},
-    "DeliveryFunction": {"JwtSigningKeyParameter"},
-    "WalletFunction": {"JwtSigningKeyParameter", "PaystackSecretParameter"},
-    "PayoutsWorkerFunction": {"PaystackSecretParameter"},
+    # CursorSigningKeyParameter: every function that pages a listing (market.cursors). Each function that
+    # calls a gateway's API reads both gateways' secret keys (the order's or payout account's gateway decides
+    # which); the receiver reads Paystack's key (its HMAC) and Flutterwave's hash.
+    "UploadFunction": {"JwtSigningKeyParameter", "CursorSigningKeyParameter"},
+    "CheckoutFunction": {
+        "JwtSigningKeyParameter",
+        "PaystackSecretParameter",
+        "FlutterwaveSecretParameter",
+        "CursorSigningKeyParameter",
+    },
+    "WebhookFunction": {"PaystackSecretParameter", "FlutterwaveSecretHashParameter"},
+    "PaymentsFunction": {"PaystackSecretParameter", "FlutterwaveSecretParameter"},
+    "ReconcilerFunction": {"PaystackSecretParameter", "FlutterwaveSecretParameter"},
+    "DeliveryFunction": {"JwtSigningKeyParameter", "CursorSigningKeyParameter"},
+    "WalletFunction": {
+        "JwtSigningKeyParameter",
+        "PaystackSecretParameter",
+        "FlutterwaveSecretParameter",
+        "CursorSigningKeyParameter",
+    },
+    "PayoutsWorkerFunction": {"PaystackSecretParameter", "FlutterwaveSecretParameter"},
 }
 SQS_SEND = {
     "CheckoutFunction": {"DeliveryQueue"},  # verify settles, then enqueues the delivery

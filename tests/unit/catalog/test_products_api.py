@@ -380,6 +380,7 @@ def test_public_product_json_has_exactly_the_contract_fields(api: Api) -> None:
         "pay_what_you_want",
         "suggested_price",
         "file",
+        "gateways",  # the payment gateways the product accepts (null: every one); beyond DESIGN.md's table
         "created_at",
         "updated_at",
     }

@@ -56,9 +56,11 @@ def test_mp3_without_a_tag_is_recognised_by_its_frame_sync() -> None:
     assert matches_signature("audio/mpeg", b"\xff\xfb\x90\x64\x00")
 
 
-def test_pdf_header_may_follow_a_little_leading_junk_as_readers_allow() -> None:
-    assert matches_signature("application/pdf", b"\x00" * 100 + b"%PDF-1.7")
-    assert not matches_signature("application/pdf", b"\x00" * 1100 + b"%PDF-1.7")
+def test_pdf_header_must_come_first_though_readers_allow_leading_junk() -> None:
+    assert matches_signature("application/pdf", b"%PDF-1.7\n")
+    assert not matches_signature("application/pdf", b"\x00" * 100 + b"%PDF-1.7")
+    # A Windows executable with "%PDF-" at offset 60 (a polyglot) is not a PDF.
+    assert not matches_signature("application/pdf", b"MZ\x90\x00" + b"\x00" * 56 + b"%PDF-1.7")
 
 
 def test_every_default_allowed_type_can_be_verified_on_arrival() -> None:
@@ -83,6 +85,8 @@ def test_content_types_are_normalised(declared: str, normal: str) -> None:
         ('evil"; filename="x.exe', "evil; filename=x.exe"),
         ("line\r\nbreak.pdf", "linebreak.pdf"),
         ("Ọ̀rọ̀ àti Ìtàn.epub", "Ọ̀rọ̀ àti Ìtàn.epub"),
+        ("Guide\u202efdp.exe", "Guidefdp.exe"),  # a right-to-left override would show it as "Guideexe.pdf"
+        ("\u2066Book\u2069\u200b.pdf\ufeff", "Book.pdf"),
     ],
 )
 def test_filenames_keep_only_a_safe_base_name(given: str, kept: str) -> None:

@@ -120,6 +120,30 @@ def test_functions_get_their_routes_sources_and_environment_from_the_template() 
     assert ("ANY", "$default") in {(r.method, r.path) for r in functions["AuthFunction"].http_routes}
 
 
+def test_both_gateways_are_wired_to_the_functions_that_call_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from localdev.stack import StackConfig
+
+    monkeypatch.setenv("LOCAL_FLUTTERWAVE_PORT", "7404")
+    config = StackConfig.from_env()
+    local = LocalTemplate(load_template(), stack_name="t", parameter_overrides=config.parameter_overrides)
+    functions = {f.logical_id: f for f in local.functions()}
+
+    receiver = functions["WebhookFunction"]
+    assert {("POST", "/webhooks/paystack"), ("POST", "/webhooks/flutterwave")} <= {
+        (r.method, r.path) for r in receiver.http_routes
+    }
+    assert receiver.environment["FLUTTERWAVE_SECRET_HASH_PARAMETER"] == "/marketplace/dev/flutterwave-secret-hash"
+    assert "FLUTTERWAVE_SECRET_PARAMETER" not in receiver.environment  # the hash only: the receiver calls no API
+    callers = ("CheckoutFunction", "PaymentsFunction", "ReconcilerFunction", "WalletFunction", "PayoutsWorkerFunction")
+    for name in callers:
+        environment = functions[name].environment
+        assert environment["FLUTTERWAVE_BASE_URL"] == "http://127.0.0.1:7404/v3", name
+        assert environment["FLUTTERWAVE_SECRET_PARAMETER"] == "/marketplace/dev/flutterwave-secret-key", name
+        assert environment["PAYSTACK_SECRET_PARAMETER"], name
+    others = set(functions) - set(callers) - {"WebhookFunction"}
+    assert not any("FLUTTERWAVE_BASE_URL" in functions[name].environment for name in others)
+
+
 @pytest.mark.parametrize("expression", ["rate(5 minutes)", "rate(1 hour)", "rate(2 days)"])
 def test_schedule_periods(expression: str) -> None:
     from localdev.template import schedule_period_seconds

@@ -50,6 +50,7 @@ def test_a_payout_account_is_resolved_stored_and_shown_masked(gateway: FakeGatew
         "account_number": "******6789",
         "account_name": "ADA OKAFOR",
         "currency": "NGN",
+        "gateway": "paystack",  # the default gateway when none is named
     }
     assert get_status == 200
     assert shown == body

@@ -180,3 +180,11 @@ def test_balances_equal_the_ledger_after_sales(gateway: FakeGateway) -> None:
 
     assert sums[("NGN", "available")] == balance.available
     assert wallet.audit("cr_ada") == []
+
+
+def test_a_range_ending_in_the_first_days_of_year_one_is_422_not_500(gateway: FakeGateway, api: WalletApi) -> None:
+    # Found by the fuzzer: the default 30 days before 0001-01-01 is no date at all.
+    status, body = api.call("GET", "/creator/dashboard", as_user="cr_ada", query={"to": "0001-01-01"})
+
+    assert status == 422
+    assert body["errors"][0]["field"] == "to"

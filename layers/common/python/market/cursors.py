@@ -1,4 +1,9 @@
-"""Opaque, tamper-evident page cursors: the DynamoDB ``LastEvaluatedKey``, signed with HMAC-SHA256."""
+"""Opaque, tamper-evident page cursors: the DynamoDB ``LastEvaluatedKey``, signed with HMAC-SHA256.
+
+The key is an SSM SecureString on AWS (``CURSOR_SIGNING_KEY_PARAMETER``; its current version signs, the
+previous one still verifies, see ``market.keys``), or ``CURSOR_SIGNING_KEY`` locally. Nothing else: a
+key derived from a public name (the table's) would let anyone forge cursors.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,25 @@ import json
 from typing import Any
 
 from market.domain.errors import BadRequest
+from market.keys import KeySet, MissingKey, key_set
 from market.settings import get_settings
 
 
-def _key(scope: str) -> bytes:
+def _secrets() -> KeySet:
     settings = get_settings()
-    secret = settings.cursor_signing_key or settings.jwt_signing_key or settings.table_name
+    if settings.cursor_signing_key:
+        return KeySet(settings.cursor_signing_key)
+    if settings.cursor_signing_key_parameter:
+        return key_set(settings.cursor_signing_key_parameter, settings.jwt_key_max_age_seconds)
+    raise MissingKey("CURSOR_SIGNING_KEY or CURSOR_SIGNING_KEY_PARAMETER must be set")
+
+
+def _derive(secret: str, scope: str) -> bytes:
     return hashlib.sha256(f"{secret}|cursor|{scope}".encode()).digest()
+
+
+def _key(scope: str) -> bytes:
+    return _derive(_secrets().current, scope)
 
 
 def encode_cursor(last_key: dict[str, Any] | None, scope: str) -> str | None:
@@ -36,8 +53,10 @@ def decode_cursor(cursor: str | None, scope: str) -> dict[str, Any] | None:
     except (binascii.Error, ValueError) as error:
         raise BadRequest("The cursor is not valid.") from error
     mac, payload = raw[:16], raw[16:]
-    expected = hmac.new(_key(scope), payload, hashlib.sha256).digest()[:16]
-    if len(mac) != 16 or not hmac.compare_digest(mac, expected):
+    if len(mac) != 16 or not any(
+        hmac.compare_digest(mac, hmac.new(_derive(secret, scope), payload, hashlib.sha256).digest()[:16])
+        for secret in _secrets().verifying
+    ):
         raise BadRequest("The cursor is not valid.")
     try:
         value = json.loads(payload)

@@ -35,8 +35,17 @@ def _per_currency(value: object) -> object:
     return value
 
 
+def _per_scope(value: object) -> object:
+    # "register-ip:300,order-account:60" -> {"register-ip": 300, "order-account": 60}
+    if isinstance(value, str):
+        pairs = (item.split(":", 1) for item in value.split(",") if item.strip())
+        return {scope.strip().lower(): int(limit) for scope, limit in pairs}
+    return value
+
+
 CsvTuple = Annotated[tuple[str, ...], BeforeValidator(_csv)]
 PerCurrency = Annotated[dict[str, int], BeforeValidator(_per_currency)]
+PerScope = Annotated[dict[str, int], BeforeValidator(_per_scope)]
 
 
 class Settings(BaseModel):
@@ -62,6 +71,11 @@ class Settings(BaseModel):
     # Locally the key comes straight from the environment; on AWS from an SSM SecureString.
     paystack_secret_key: OptionalStr = Field(default=None, alias="PAYSTACK_SECRET_KEY")
     paystack_secret_parameter: OptionalStr = Field(default=None, alias="PAYSTACK_SECRET_PARAMETER")
+    # Flutterwave v3: the base URL includes /v3; the secret key comes like Paystack's (the webhooks'
+    # secret hash is read by market.gateways.credentials, where the receiver needs it).
+    flutterwave_base_url: str = Field(default="https://api.flutterwave.com/v3", alias="FLUTTERWAVE_BASE_URL")
+    flutterwave_secret_key: OptionalStr = Field(default=None, alias="FLUTTERWAVE_SECRET_KEY")
+    flutterwave_secret_parameter: OptionalStr = Field(default=None, alias="FLUTTERWAVE_SECRET_PARAMETER")
     gateway_timeout_seconds: float = Field(default=10.0, alias="GATEWAY_TIMEOUT_SECONDS")
 
     # Tokens
@@ -72,6 +86,8 @@ class Settings(BaseModel):
     access_token_ttl_seconds: int = Field(default=15 * 60, alias="ACCESS_TOKEN_TTL_SECONDS")
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, alias="REFRESH_TOKEN_TTL_SECONDS")
     jwt_leeway_seconds: int = Field(default=30, alias="JWT_LEEWAY_SECONDS")
+    # How long a container keeps the signing keys it read from SSM: a rotation takes effect within this.
+    jwt_key_max_age_seconds: int = Field(default=300, alias="JWT_KEY_MAX_AGE_SECONDS")
 
     # Passwords (argon2id)
     argon2_time_cost: int = Field(default=3, alias="ARGON2_TIME_COST")
@@ -82,9 +98,14 @@ class Settings(BaseModel):
     login_max_failures_per_account: int = Field(default=5, alias="LOGIN_MAX_FAILURES_PER_ACCOUNT")
     login_max_failures_per_ip: int = Field(default=50, alias="LOGIN_MAX_FAILURES_PER_IP")
     login_window_seconds: int = Field(default=15 * 60, alias="LOGIN_WINDOW_SECONDS")
+    # Per scope ("register-ip:300,order-account:60"; market.domain.limits has the scopes and defaults).
+    rate_limits: PerScope = Field(default_factory=dict, alias="RATE_LIMITS")
+    rate_limit_window_seconds: int = Field(default=3600, alias="RATE_LIMIT_WINDOW_SECONDS")
 
-    # Cursors are signed so a client cannot forge one.
+    # Cursors are signed so a client cannot forge one: an SSM SecureString on AWS (rotated like the JWT key),
+    # the key itself locally.
     cursor_signing_key: OptionalStr = Field(default=None, alias="CURSOR_SIGNING_KEY")
+    cursor_signing_key_parameter: OptionalStr = Field(default=None, alias="CURSOR_SIGNING_KEY_PARAMETER")
 
     # Products and uploads
     supported_currencies: CsvTuple = Field(default=("NGN", "GHS", "KES", "ZAR", "USD"), alias="SUPPORTED_CURRENCIES")

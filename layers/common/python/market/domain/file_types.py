@@ -6,6 +6,7 @@ cannot be checked on arrival is not accepted at all.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 
 
@@ -14,8 +15,9 @@ def _starts_with(*prefixes: bytes) -> Callable[[bytes], bool]:
 
 
 def _pdf(head: bytes) -> bool:
-    # Readers accept the header anywhere in the first 1024 bytes (PDF 1.7, implementation note 13).
-    return b"%PDF-" in head[:1024]
+    # Readers tolerate the header anywhere in the first 1024 bytes (PDF 1.7, implementation note 13), which
+    # lets a polyglot pass (a Windows executable with "%PDF-" at offset 60); ISO 32000-2 (7.5.2) puts it first.
+    return head.startswith(b"%PDF-")
 
 
 def _iso_media(head: bytes) -> bool:
@@ -55,6 +57,52 @@ SIGNATURES: dict[str, Callable[[bytes], bool]] = {
     "image/gif": _starts_with(b"GIF87a", b"GIF89a"),
     "image/webp": _riff(b"WEBP"),
 }
+
+
+# The file name extensions that may go with each type (lower case, without the dot).
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "application/pdf": ("pdf",),
+    "application/epub+zip": ("epub",),
+    "application/zip": ("zip",),
+    "application/x-mobipocket-ebook": ("mobi", "azw"),
+    "video/mp4": ("mp4", "m4v"),
+    "video/quicktime": ("mov",),
+    "audio/mp4": ("m4a", "mp4"),
+    "audio/x-m4a": ("m4a",),
+    "audio/mpeg": ("mp3",),
+    "audio/wav": ("wav",),
+    "audio/x-wav": ("wav",),
+    "audio/ogg": ("ogg", "oga", "opus"),
+    "audio/flac": ("flac",),
+    "image/png": ("png",),
+    "image/jpeg": ("jpg", "jpeg"),
+    "image/gif": ("gif",),
+    "image/webp": ("webp",),
+}
+
+# Unicode categories never kept in a file name: controls (Cc), format characters (Cf: the bidi overrides
+# and isolates such as U+202E, zero-width joiners, the BOM), line and paragraph separators, lone surrogates.
+_STRIPPED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+# Characters that would break a Content-Disposition header or a path.
+_STRIPPED_CHARACTERS = frozenset('"\\/')
+
+
+def clean_filename(filename: str) -> str:
+    """The base name (no path parts) without control, format (bidi) or separator characters, quotes or
+    backslashes, NFC-normalised and trimmed; ``""`` when nothing usable is left."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(
+        char
+        for char in unicodedata.normalize("NFC", base)
+        if unicodedata.category(char) not in _STRIPPED_CATEGORIES and char not in _STRIPPED_CHARACTERS
+    ).strip()
+    return "" if kept in {".", ".."} else kept[:255]
+
+
+def extension_matches(filename: str, content_type: str) -> bool:
+    """Whether the name ends in an extension of ``content_type`` (``Guide.PDF`` goes with ``application/pdf``)."""
+    stem, dot, extension = filename.rpartition(".")
+    return bool(dot and stem) and extension.lower() in EXTENSIONS.get(content_type, ())
 
 
 def matches_signature(content_type: str, head: bytes) -> bool:

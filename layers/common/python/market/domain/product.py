@@ -7,7 +7,8 @@
   existence is no secret) and 404 when it is a draft or archived (it must not leak);
 - a price is in a supported currency and at least the currency's minimum; a pay-what-you-want
   product's price is the least a buyer may pay and may be 0 (then anything from 0, or from the
-  currency's minimum, is accepted), and its ``suggested_price``, when set, is at least that.
+  currency's minimum, is accepted), and its ``suggested_price``, when set, is at least that;
+- a product may name the payment gateways a buyer may pay it with (none named: every gateway).
 
 An ``Upload`` records what the creator declared for one upload ticket, so what arrives can be checked.
 """
@@ -66,6 +67,8 @@ class Product:
     published_at: datetime | None = None
     archived_at: datetime | None = None
     version: int = 0
+    gateways: tuple[str, ...] | None = None
+    """The gateways a buyer may pay with; ``None``: every gateway."""
     pay_what_you_want: bool = False
     suggested_price: int | None = None
 
@@ -144,6 +147,15 @@ class Product:
             raise ValidationFailed([FieldError("amount", f"must be 0 or at least {minimum_charge}")])
         return Money(chosen, self.currency)
 
+    def accepts_gateway(self, gateway: str) -> bool:
+        return self.gateways is None or gateway in self.gateways
+
+    def with_gateways(self, gateways: tuple[str, ...] | None) -> Product:
+        """The product accepting only ``gateways`` (``None``: every gateway again)."""
+        if self.status == "archived":
+            raise Conflict("An archived product cannot be changed.")
+        return replace(self, gateways=gateways)
+
     def published(self, now: datetime) -> Product | None:
         """The published product; ``None`` when it already is."""
         if self.status == "archived":
@@ -172,6 +184,36 @@ class Product:
             raise Conflict("An archived product cannot take a new file.")
 
 
+def currency_problem(currency: str, supported_currencies: Sequence[str]) -> str | None:
+    """Why ``currency`` cannot price a product, or ``None``."""
+    if currency not in supported_currencies:
+        return f"must be one of {', '.join(supported_currencies)}"
+    return None
+
+
+def price_problem(price: int, currency: str | None, *, pay_what_you_want: bool = False) -> str | None:
+    """Why ``price`` is too low, or ``None``: the currency's minimum, and at least 1 whatever the currency;
+    for pay-what-you-want (the least a buyer may pay) 0 is also allowed."""
+    minimum = MINIMUM_PRICE.get(currency, 1) if currency is not None else 1
+    if pay_what_you_want and price == 0:
+        return None
+    if price < minimum:
+        unit = f" ({currency} minor units)" if currency in MINIMUM_PRICE else " (minor units)"
+        return f"must be {'0 or ' if pay_what_you_want else ''}at least {minimum}{unit}"
+    return None
+
+
+def suggested_price_problem(suggested_price: int | None, price: int | None, *, pay_what_you_want: bool) -> str | None:
+    """Why ``suggested_price`` cannot go with the product, or ``None`` (``price`` ``None``: not known here)."""
+    if suggested_price is None:
+        return None
+    if not pay_what_you_want:
+        return "goes with pay_what_you_want only"
+    if suggested_price < max(price or 0, 0):
+        return "must be at least the price"
+    return None
+
+
 def check_price(
     price: int,
     currency: str,
@@ -180,22 +222,17 @@ def check_price(
     pay_what_you_want: bool = False,
     suggested_price: int | None = None,
 ) -> None:
-    """422 unless the currency is supported and the price (and suggested price) fit it; every bad field named."""
+    """422 unless ``currency`` is supported and ``price`` (and ``suggested_price``) fit it (every bad field named)."""
     errors = []
-    minimum = MINIMUM_PRICE.get(currency, 1)
-    if currency not in supported_currencies:
-        errors.append(FieldError("currency", f"must be one of {', '.join(supported_currencies)}"))
-    if pay_what_you_want:
-        if price < 0 or (currency in supported_currencies and 0 < price < minimum):
-            errors.append(FieldError("price", f"must be 0 or at least {minimum} ({currency} minor units)"))
-        if suggested_price is not None and suggested_price < max(price, 0):
-            errors.append(FieldError("suggested_price", "must be at least the price"))
-    else:
-        if price < 1 or (currency in supported_currencies and price < minimum):
-            floor = minimum if currency in supported_currencies else 1
-            errors.append(FieldError("price", f"must be at least {floor} ({currency} minor units)"))
-        if suggested_price is not None:
-            errors.append(FieldError("suggested_price", "goes with pay_what_you_want only"))
+    currency_error = currency_problem(currency, supported_currencies)
+    if currency_error:
+        errors.append(FieldError("currency", currency_error))
+    price_error = price_problem(price, None if currency_error else currency, pay_what_you_want=pay_what_you_want)
+    if price_error:
+        errors.append(FieldError("price", price_error))
+    suggested_error = suggested_price_problem(suggested_price, price, pay_what_you_want=pay_what_you_want)
+    if suggested_error:
+        errors.append(FieldError("suggested_price", suggested_error))
     if errors:
         raise ValidationFailed(errors)
 

@@ -172,8 +172,13 @@ class PaymentGateway(Protocol):
         """Start a payment; the buyer pays at ``authorization_url``. Not retried on a read timeout."""
         ...
 
-    def verify(self, reference: str) -> VerifiedPayment:
-        """Ask the gateway what happened to a payment. Raises ``GatewayNotFound`` for an unknown reference."""
+    def verify(self, reference: str, *, transaction_id: str | None = None) -> VerifiedPayment:
+        """Ask the gateway what happened to a payment. Raises ``GatewayNotFound`` for an unknown reference.
+
+        ``transaction_id`` is the gateway's own id of one attempt, when a webhook named it (Flutterwave
+        verifies by id); a gateway that looks payments up by reference ignores it. The answer is always
+        about ``reference``: an id that belongs to another payment is not taken for this one.
+        """
         ...
 
     def refund(
@@ -192,7 +197,11 @@ class PaymentGateway(Protocol):
 
     def create_transfer_recipient(
         self, *, name: str, account_number: str, bank_code: str, currency: str
-    ) -> TransferRecipient: ...
+    ) -> TransferRecipient:
+        """Where transfers to this account go: ``recipient_code`` is opaque outside the gateway (Paystack's
+        ``RCP_…``; for a gateway whose transfers name the account itself, the account), kept with the payout
+        account and handed back to ``initiate_transfer``."""
+        ...
 
     def initiate_transfer(
         self, *, reference: str, amount: int, currency: str, recipient_code: str, reason: str | None = None

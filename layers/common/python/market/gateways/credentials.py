@@ -1,8 +1,9 @@
-"""Gateway secrets without heavy imports (the webhook receiver needs the key at cold start).
+"""Gateway secrets without heavy imports (the webhook receiver needs them at cold start).
 
-Locally the key sits in ``PAYSTACK_SECRET_KEY``; on AWS the template names an SSM
-SecureString in ``PAYSTACK_SECRET_PARAMETER``, read through Powertools' parameter cache.
-Variable names match ``market.settings.Settings``; an empty value means unset there too.
+Locally a secret sits in its variable (``PAYSTACK_SECRET_KEY``, ``FLUTTERWAVE_SECRET_KEY``,
+``FLUTTERWAVE_SECRET_HASH``); on AWS the template names an SSM SecureString in the matching
+``*_PARAMETER`` variable, read through Powertools' parameter cache. Variable names match
+``market.settings.Settings``; an empty value means unset there too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 # Names of environment variables, not secrets.
 PAYSTACK_SECRET_KEY_VARIABLE = "PAYSTACK_SECRET_KEY"  # noqa: S105
 PAYSTACK_SECRET_PARAMETER_VARIABLE = "PAYSTACK_SECRET_PARAMETER"  # noqa: S105
+FLUTTERWAVE_SECRET_HASH_VARIABLE = "FLUTTERWAVE_SECRET_HASH"  # noqa: S105
+FLUTTERWAVE_SECRET_HASH_PARAMETER_VARIABLE = "FLUTTERWAVE_SECRET_HASH_PARAMETER"  # noqa: S105
 PARAMETER_MAX_AGE_SECONDS = 300
 
 
@@ -19,7 +22,7 @@ class MissingSecret(RuntimeError):
     """Neither a key nor a parameter name is configured: a deployment error, not a request error."""
 
 
-def resolve_secret(value: str | None, parameter: str | None) -> str:
+def resolve_secret(value: str | None, parameter: str | None, what: str = "Paystack secret key") -> str:
     """``value`` when set, else the decrypted SSM parameter ``parameter`` (cached for a few minutes)."""
     if value:
         return value
@@ -31,7 +34,7 @@ def resolve_secret(value: str | None, parameter: str | None) -> str:
         if isinstance(secret, str) and secret:
             return secret
         raise MissingSecret(f"SSM parameter {parameter} is empty")
-    raise MissingSecret("no Paystack secret key configured")
+    raise MissingSecret(f"no {what} configured")
 
 
 def paystack_secret_key() -> str:
@@ -39,4 +42,13 @@ def paystack_secret_key() -> str:
     return resolve_secret(
         os.environ.get(PAYSTACK_SECRET_KEY_VARIABLE) or None,
         os.environ.get(PAYSTACK_SECRET_PARAMETER_VARIABLE) or None,
+    )
+
+
+def flutterwave_secret_hash() -> str:
+    """The secret hash set on Flutterwave's dashboard, which its webhooks carry in ``verif-hash``."""
+    return resolve_secret(
+        os.environ.get(FLUTTERWAVE_SECRET_HASH_VARIABLE) or None,
+        os.environ.get(FLUTTERWAVE_SECRET_HASH_PARAMETER_VARIABLE) or None,
+        "Flutterwave secret hash",
     )

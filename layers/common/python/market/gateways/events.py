@@ -32,11 +32,17 @@ class WebhookEvent:
 
 
 def text(value: object) -> str | None:
-    """A non-empty identifier from a JSON value (strings and integers; anything else is absent)."""
+    """A non-empty identifier from a JSON value (strings and integers; anything else is absent).
+
+    A string UTF-8 cannot encode (a lone surrogate, ``"\\ud800"``) is absent too: no key could be made of it."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str) and value.strip():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
         return value
     return None

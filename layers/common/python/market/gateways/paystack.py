@@ -275,7 +275,8 @@ class PaystackGateway:
             access_code=data.access_code,
         )
 
-    def verify(self, reference: str) -> VerifiedPayment:
+    def verify(self, reference: str, *, transaction_id: str | None = None) -> VerifiedPayment:
+        # Paystack verifies by reference only: a webhook's transaction id adds nothing.
         _require(reference, "reference")
         data = self._call("GET", f"/transaction/verify/{_segment(reference)}", _Transaction, operation="verify")
         return VerifiedPayment(

@@ -1,7 +1,7 @@
 """Gateway factory: one client per gateway name per container, built from settings on first use.
 
-Payment logic asks ``get_gateway(order.gateway)`` and never names a gateway class, so a
-second gateway (Flutterwave) is one more builder here. Tests install a fake of the port
+Payment logic asks ``get_gateway(order.gateway)`` (or the payout account's gateway) and never
+names a gateway class: each gateway is one builder here. Tests install a fake of the port
 with ``override_gateway`` and undo it with ``reset_gateways``.
 """
 
@@ -23,7 +23,20 @@ def _build_paystack(settings: Settings) -> PaymentGateway:
     return PaystackGateway(settings.paystack_base_url, secret, settings.gateway_timeout_seconds)
 
 
-_BUILDERS: dict[str, Callable[[Settings], PaymentGateway]] = {"paystack": _build_paystack}
+def _build_flutterwave(settings: Settings) -> PaymentGateway:
+    from market.gateways.credentials import resolve_secret
+    from market.gateways.flutterwave import FlutterwaveGateway
+
+    secret = resolve_secret(
+        settings.flutterwave_secret_key, settings.flutterwave_secret_parameter, "Flutterwave secret key"
+    )
+    return FlutterwaveGateway(settings.flutterwave_base_url, secret, settings.gateway_timeout_seconds)
+
+
+_BUILDERS: dict[str, Callable[[Settings], PaymentGateway]] = {
+    "paystack": _build_paystack,
+    "flutterwave": _build_flutterwave,
+}
 _instances: dict[str, PaymentGateway] = {}
 _lock = threading.Lock()
 

@@ -6,9 +6,12 @@
   hold, no transfer yet), ``processing`` (transfer initiated), ``paid``, ``failed``, ``reversed``.
   The payout is written in the same transaction that moves its amount from ``available`` to
   ``on_hold``, and every later status change rides in the transaction that moves the money.
-- payout account: ``WALLET#<creator>`` / ``PAYOUT_ACCOUNT#<currency>``: the resolved bank account
-  (masked number, account name) and the gateway's transfer recipient code. The full account
-  number is never stored: the recipient code is all a transfer needs.
+- payout account: ``WALLET#<creator>`` / ``PAYOUT_ACCOUNT#<currency>``: one per currency, with the
+  gateway the creator chose to be paid out through, the resolved bank account (masked number,
+  account name) and that gateway's transfer recipient code. The recipient code is all a transfer
+  needs, and only the gateway reads it (``market.gateways``): a handle of the gateway's own where it
+  keeps recipients, else the bank code and account number themselves, the one place the full number
+  is then kept (copied onto each payout, as every recipient code is).
 """
 
 from __future__ import annotations

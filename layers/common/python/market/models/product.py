@@ -9,13 +9,22 @@ Items (see ``market.repositories.products`` for the keys):
 A product's verified file lives in ``file`` (its S3 key, the creator's original file name for
 ``Content-Disposition``, type, size, sha256 when cheap, the ETag that was verified). An upload
 ticket records what the creator declared, so the S3 event consumer can check what arrived.
+``gateways`` lists the payment gateways the product accepts (absent: every one).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import (
+    Attribute,
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.constants import LIST, STRING
 
 from market.models.base import IsoTimeAttribute, TableModel
 
@@ -44,6 +53,18 @@ class FileErrorAttribute(MapAttribute[str, Any]):
         super().__init__(**attributes)  # type: ignore[no-untyped-call]  # pynamodb leaves MapAttribute.__init__ unannotated
 
 
+class NamesAttribute(Attribute[tuple[str, ...]]):
+    """A short list of names (the gateways a product accepts), read back as a tuple."""
+
+    attr_type = LIST
+
+    def serialize(self, value: tuple[str, ...]) -> list[dict[str, str]]:
+        return [{STRING: name} for name in value]
+
+    def deserialize(self, value: list[dict[str, str]]) -> tuple[str, ...]:
+        return tuple(item[STRING] for item in value)
+
+
 class ProductItem(TableModel):
     id = UnicodeAttribute(attr_name="product_id")
     creator_id = UnicodeAttribute()
@@ -59,6 +80,7 @@ class ProductItem(TableModel):
     published_at = IsoTimeAttribute(null=True)
     archived_at = IsoTimeAttribute(null=True)
     version = VersionAttribute()
+    gateways = NamesAttribute(null=True)  # absent: every gateway
     pay_what_you_want = BooleanAttribute(default=False)
     suggested_price = NumberAttribute(null=True)
 

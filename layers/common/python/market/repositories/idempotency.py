@@ -15,7 +15,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from market import clock
-from market.domain.errors import ValidationFailed
+from market.domain.errors import Conflict, ValidationFailed
 from market.models.order import IDEMPOTENCY_SK, IdempotencyItem, idempotency_pk
 from market.repositories.transactions import TxOp
 
@@ -27,6 +27,18 @@ class IdempotencyKeyReused(ValidationFailed):
 
     def __init__(self) -> None:
         super().__init__([], "This Idempotency-Key was used with a different request.")
+
+
+class IdempotencyKeyInUse(Conflict):
+    """A concurrent request with the same Idempotency-Key holds the key, and what it creates is not visible yet."""
+
+    slug = "idempotency-key-in-use"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Another request with this Idempotency-Key is still being processed; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pynamodb.transactions import TransactWrite
 
 from market import clock
 from market.cursors import decode_cursor, encode_cursor
+from market.domain.errors import TransientError
 from market.domain.order import Order, OrderStatus, moves_from
 from market.models.base import from_domain, to_domain
 from market.models.order import (
@@ -30,10 +31,18 @@ from market.models.order import (
     reference_pk,
     transaction_pk,
 )
-from market.repositories.idempotency import IdempotentRequest, idempotency_op, replayed_resource_id
-from market.repositories.transactions import OperationRejected, TxOp, condition_failed, write
+from market.repositories.idempotency import (
+    IdempotencyKeyInUse,
+    IdempotentRequest,
+    idempotency_op,
+    replayed_resource_id,
+)
+from market.repositories.transactions import OperationRejected, TxOp, backoff, condition_failed, write
 
 IDEMPOTENCY_SCOPE = "orders"
+# How often a create whose Idempotency-Key another request holds at the same moment looks for that
+# request's order (or tries again) before answering 409.
+_IDEMPOTENT_CREATE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -89,17 +98,35 @@ def create_order(order: Order, *, idempotency: IdempotentRequest | None = None) 
         TxOp("reference", lambda tx: tx.save(reference, condition=ReferenceItem.PK.does_not_exist())),
         TxOp("marker", lambda tx: tx.save(marker)),
     ]
-    if idempotency is not None:
-        ops.append(idempotency_op(idempotency, resource_id=order.id, created_at=order.created_at))
-    try:
+    if idempotency is None:
         write(ops)
-    except OperationRejected as rejected:
-        if idempotency is not None and "idempotency" in rejected.failed:
-            existing = replayed_order(idempotency)
-            if existing is not None:
-                return existing
-        raise
-    return order
+        return order
+    ops.append(idempotency_op(idempotency, resource_id=order.id, created_at=order.created_at))
+    return _create_idempotently(order, ops, idempotency)
+
+
+def _create_idempotently(order: Order, ops: list[TxOp], idempotency: IdempotentRequest) -> Order:
+    """Write the order and claim its key, or answer the order of the request that claimed the key first.
+
+    Two requests with one key at the same moment: on real DynamoDB the loser's transaction is cancelled
+    with ``TransactionConflict`` (moto serialises, so it only ever sees the failed condition). Either way
+    the winner's order is read and answered; while the winner's write is not visible yet, try again.
+    """
+    for attempt in range(_IDEMPOTENT_CREATE_ATTEMPTS):
+        try:
+            write(ops, conflict_retries=0)
+        except OperationRejected as rejected:
+            if "idempotency" not in rejected.failed:
+                raise
+        except TransientError:
+            pass  # a TransactionConflict: the other request's transaction holds the key right now
+        else:
+            return order
+        existing = replayed_order(idempotency)  # raises IdempotencyKeyReused for another body
+        if existing is not None:
+            return existing
+        backoff(attempt, base=0.02)
+    raise IdempotencyKeyInUse
 
 
 def replayed_order(request: IdempotentRequest) -> Order | None:

@@ -73,9 +73,10 @@ class RegisterRequest(BaseModel):
     password: NewPassword
     # admin is a valid role but not one anybody may give themselves: the service answers 403.
     role: Literal["customer", "creator", "admin"]
-    display_name: Annotated[str | None, BeforeValidator(_blank_is_none), Field(max_length=DISPLAY_NAME_MAX_LENGTH)] = (
-        None
-    )
+    # The length applies to a name, not to the None a blank one becomes (max_length on None raised TypeError: a 500).
+    display_name: Annotated[
+        Annotated[str, Field(max_length=DISPLAY_NAME_MAX_LENGTH)] | None, BeforeValidator(_blank_is_none)
+    ] = None
 
 
 class LoginRequest(BaseModel):

@@ -9,6 +9,8 @@ class CreateOrderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: str = Field(min_length=1, max_length=100)
+    # A gateway's name (absent: the default one); which names are gateways is the checkout's to check (422).
+    gateway: str | None = Field(default=None, min_length=1, max_length=32)
 
 
 class OrderOut(BaseModel):

@@ -6,16 +6,39 @@ names otherwise than the domain says where it comes from (``validation_alias``).
 
 Beyond the contract: a ledger entry also says which ``bucket`` it moved (available, pending,
 on_hold), which is what its ``balance_after`` is the balance of; payouts and dashboard rows
-carry a ``failure_reason`` / ``refunds`` where there is one.
+carry a ``failure_reason`` / ``refunds`` where there is one; a payout account says which
+``gateway`` pays it.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationInfo
+
+from market.domain.payout import minimum_payout
+from market.domain.stats import DayTotals, ProductTotals, Totals
+from market.settings import get_settings
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _supported(currency: str) -> str:
+    # Checked here, not only in the service, so that one 422 names every bad field.
+    supported = get_settings().supported_currencies
+    if currency not in supported:
+        raise ValueError(f"must be one of {', '.join(supported)}")
+    return currency
+
+
+SupportedCurrency = Annotated[Currency, AfterValidator(_supported)]
+
+
+def _at_least_the_minimum_payout(amount: int, info: ValidationInfo) -> int:
+    currency = info.data.get("currency")  # declared before amount: present when it was valid
+    if currency is not None and amount < minimum_payout(currency).amount:
+        raise ValueError(f"the smallest payout in {currency} is {minimum_payout(currency).amount}")
+    return amount
 
 
 class _Request(BaseModel):
@@ -64,42 +87,15 @@ class LedgerPageOut(_Out):
 # ---------------------------------------------------------------- dashboard
 
 
-class TotalsOut(_Out):
-    currency: str
-    sales: int
-    gross: int
-    fees: int
-    net: int
-    refunds: int
-
-
-class ProductTotalsOut(_Out):
-    product_id: str
-    title: str
-    currency: str
-    sales: int
-    gross: int
-    net: int
-    refunds: int
-
-
-class DayTotalsOut(_Out):
-    date: str
-    currency: str
-    sales: int
-    gross: int
-    net: int
-    refunds: int
-
-
 class DashboardOut(_Out):
     model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
 
     from_: str = Field(validation_alias="first_day", serialization_alias="from")
     to: str = Field(validation_alias="last_day")
-    totals: list[TotalsOut]
-    by_product: list[ProductTotalsOut]
-    by_day: list[DayTotalsOut]
+    # The dashboard's rows are the domain's own records (``market.domain.stats``), serialised as they are.
+    totals: list[Totals]
+    by_product: list[ProductTotals]
+    by_day: list[DayTotals]
 
 
 # ---------------------------------------------------------------- payout accounts and payouts
@@ -108,7 +104,9 @@ class DashboardOut(_Out):
 class PayoutAccountRequest(_Request):
     bank_code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{2,20}$")]
     account_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{6,20}$")]
-    currency: Currency
+    currency: SupportedCurrency
+    # Which gateway pays the creator out in this currency (absent: the default one); the payouts service checks it.
+    gateway: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
 
 
 class PayoutAccountOut(_Out):
@@ -117,11 +115,12 @@ class PayoutAccountOut(_Out):
     account_number: str = Field(validation_alias="account_masked")
     account_name: str
     currency: str
+    gateway: str
 
 
 class PayoutRequestBody(_Request):
-    amount: Annotated[StrictInt, Field(gt=0)]
-    currency: Currency
+    currency: SupportedCurrency
+    amount: Annotated[StrictInt, Field(gt=0), AfterValidator(_at_least_the_minimum_payout)]
 
 
 class PayoutOut(_Out):

@@ -8,12 +8,14 @@ them, retrying when another write came first. Other services read a product with
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from types import EllipsisType
 
 from market import clock
 from market.domain.errors import Conflict, NotFound
 from market.domain.product import Product, check_price
+from market.gateways.choice import check_restriction
 from market.ids import new_id
 from market.repositories import products
 from market.repositories.products import ProductPage, VersionConflict
@@ -37,9 +39,11 @@ def create_product(
     description: str,
     price: int,
     currency: str,
+    gateways: Sequence[str] | None = None,
     pay_what_you_want: bool = False,
     suggested_price: int | None = None,
 ) -> Product:
+    """A draft; ``gateways`` restricts the payment gateways buyers may use (``None``: every gateway)."""
     check_price(
         price,
         currency,
@@ -47,6 +51,7 @@ def create_product(
         pay_what_you_want=pay_what_you_want,
         suggested_price=suggested_price,
     )
+    accepted = check_restriction(gateways, currency)
     now = clock.now()
     product = Product(
         id=new_id(),
@@ -58,6 +63,7 @@ def create_product(
         status="draft",
         created_at=now,
         updated_at=now,
+        gateways=accepted,
         pay_what_you_want=pay_what_you_want,
         suggested_price=suggested_price,
     )
@@ -95,15 +101,17 @@ def update_product(
     description: str | None = None,
     price: int | None = None,
     currency: str | None = None,
+    gateways: Sequence[str] | EllipsisType | None = ...,
     pay_what_you_want: bool | None = None,
     suggested_price: int | None = None,
     clear_suggested_price: bool = False,
 ) -> Product:
-    """Change the given fields (``None`` leaves a field as it is)."""
+    """Change the given fields (``None`` leaves a field as it is; for ``gateways``, ``...`` does, and
+    ``None`` accepts every gateway again)."""
     supported = get_settings().supported_currencies
 
     def change(product: Product) -> Product:
-        return product.edited(
+        edited = product.edited(
             title=title,
             description=description,
             price=price,
@@ -113,6 +121,11 @@ def update_product(
             suggested_price=suggested_price,
             clear_suggested_price=clear_suggested_price,
         )
+        if not isinstance(gateways, EllipsisType):
+            return edited.with_gateways(check_restriction(gateways, edited.currency))
+        if edited.currency != product.currency:
+            check_restriction(edited.gateways, edited.currency)  # the accepted gateways must take the new currency
+        return edited
 
     return _change(product_id, creator_id, change)
 

@@ -8,7 +8,8 @@ from market import clock, ids
 from market.domain.errors import GatewayError, NotFound
 from market.domain.order import Order
 from market.domain.user import Caller
-from market.gateways.profiles import DEFAULT_GATEWAY, profile
+from market.gateways import choice
+from market.gateways.profiles import DEFAULT_GATEWAY
 from market.gateways.registry import get_gateway
 from market.observability import logger
 from market.repositories import orders as orders_repo
@@ -26,12 +27,15 @@ class Checkout:
     authorization_url: str | None
 
 
-def create_order(caller: Caller, product_id: str, idempotency_key: str | None) -> Checkout:
-    """A pending order for ``product_id`` and the gateway page to pay it on."""
+def create_order(caller: Caller, product_id: str, idempotency_key: str | None, gateway: str | None = None) -> Checkout:
+    """A pending order for ``product_id`` and the page of ``gateway`` (the default one if none) to pay it on.
+
+    422 on ``gateway`` for an unknown gateway, one the product does not accept, or one that cannot
+    take the product's currency.
+    """
+    fingerprint = {"product_id": product_id, "gateway": gateway or DEFAULT_GATEWAY}
     idempotency = (
-        IdempotentRequest(IDEMPOTENCY_SCOPE, caller.user_id, idempotency_key, {"product_id": product_id})
-        if idempotency_key
-        else None
+        IdempotentRequest(IDEMPOTENCY_SCOPE, caller.user_id, idempotency_key, fingerprint) if idempotency_key else None
     )
     if idempotency is not None:
         existing = orders_repo.replayed_order(idempotency)
@@ -41,12 +45,12 @@ def create_order(caller: Caller, product_id: str, idempotency_key: str | None) -
     if product is None:
         raise NotFound("No product has this id.")
     product.check_purchasable_by(caller.user_id)
+    chosen = choice.for_product(gateway, product.currency, product.gateways)
     buyer = users_repo.get_user(caller.user_id)
     if buyer is None:
         raise NotFound("The signed-in user no longer exists.")
     now = clock.iso(clock.now())
     order_id = ids.new_id("ord_")
-    gateway = DEFAULT_GATEWAY
     order = Order.new_pending(
         order_id=order_id,
         buyer_id=caller.user_id,
@@ -55,12 +59,12 @@ def create_order(caller: Caller, product_id: str, idempotency_key: str | None) -
         product_title=product.title,
         creator_id=product.creator_id,
         price=product.list_price,
-        gateway=gateway,
-        reference=profile(gateway).new_reference(order_id),
+        gateway=chosen.name,
+        reference=chosen.new_reference(order_id),
         created_at=now,
     )
     stored = orders_repo.create_order(order, idempotency=idempotency)
-    logger.info("order created", order_id=stored.id, product_id=product.id, amount=stored.amount)
+    logger.info("order created", order_id=stored.id, product_id=product.id, amount=stored.amount, gateway=chosen.name)
     return _with_payment_page(stored)
 
 

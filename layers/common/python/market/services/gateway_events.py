@@ -17,7 +17,8 @@ EventHandler = Callable[[GatewayEventMessage], object]
 
 
 def _payment(message: GatewayEventMessage) -> object:
-    return payments.settle_reference(message.gateway, message.reference)
+    # A success or a failure alike: the gateway's API says which (and a failure fails the order).
+    return payments.settle_reference(message.gateway, message.reference, message.transaction_id)
 
 
 def _transfer(message: GatewayEventMessage) -> object:
@@ -41,6 +42,7 @@ def _refund_progress(message: GatewayEventMessage) -> object:
 
 HANDLERS: dict[str, EventHandler] = {
     "payment.succeeded": _payment,
+    "payment.failed": _payment,
     "transfer.succeeded": _transfer,
     "transfer.failed": _transfer,
     "transfer.reversed": _transfer,

@@ -66,17 +66,20 @@ def enqueue_delivery(order_id: str) -> None:
     messages.send(messages.DeliveryMessage(order_id=order_id))
 
 
-def settle_reference(gateway: str, reference: str) -> SettlementResult:
-    """Settle the order behind a gateway reference (the payments consumer's entry point)."""
+def settle_reference(gateway: str, reference: str, transaction_id: str | None = None) -> SettlementResult:
+    """Settle the order behind a gateway reference (the payments consumer's entry point).
+
+    ``transaction_id`` is the gateway's id of the attempt a webhook named (a gateway may verify by it).
+    """
     order = orders_repo.order_for_reference(gateway, reference)
     if order is None:
         logger.warning("payment reference unknown", gateway=gateway, reference=reference)
         _metric(Outcome.UNKNOWN_REFERENCE)
         return SettlementResult(Outcome.UNKNOWN_REFERENCE, None, "no order has this reference")
-    return settle_order(order)
+    return settle_order(order, transaction_id=transaction_id)
 
 
-def settle_order(order: Order) -> SettlementResult:
+def settle_order(order: Order, *, transaction_id: str | None = None) -> SettlementResult:
     """Ask the gateway about ``order`` and settle it once. Raises ``TransientError`` to be retried."""
     if order.status == "paid" or orders_repo.transaction_exists(order.gateway, order.reference):
         return _already_settled(order)
@@ -84,7 +87,7 @@ def settle_order(order: Order) -> SettlementResult:
         logger.info("order not payable", order_id=order.id, status=order.status)
         return SettlementResult(Outcome.NOT_PENDING, order, f"order is {order.status}")
     try:
-        verified = get_gateway(order.gateway).verify(order.reference)
+        verified = get_gateway(order.gateway).verify(order.reference, transaction_id=transaction_id)
     except GatewayNotFound:
         logger.info("payment not found at gateway", order_id=order.id)
         _metric(Outcome.NOT_PAID)

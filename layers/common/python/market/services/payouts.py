@@ -1,7 +1,8 @@
 """Payout accounts and payouts through gateway transfers.
 
-- ``set_payout_account``: the gateway resolves the account holder's name and creates a transfer
-  recipient; we keep the recipient code and a masked number.
+- ``set_payout_account``: the gateway the creator chose for the currency (the default one if none)
+  resolves the account holder's name and creates a transfer recipient; we keep the gateway, the
+  recipient code and a masked number. Payouts in that currency go through that gateway.
 - ``request_payout``: ONE wallet transaction moves the amount ``available`` -> ``on_hold`` (two
   ``payout`` entries) and writes the payout (``pending``) and, when given, its idempotency key.
   ``apply_change`` refuses to take ``available`` below zero, so concurrent requests can never
@@ -24,16 +25,21 @@ from dataclasses import dataclass
 from aws_lambda_powertools.metrics import MetricUnit
 
 from market import clock, ids, messages
-from market.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from market.domain.errors import Conflict, FieldError, NotFound, TransientError, ValidationFailed
 from market.domain.payout import Payout, PayoutAccount, mask_account_number, minimum_payout
 from market.domain.wallet import InsufficientFunds
+from market.gateways import choice
 from market.gateways.base import GatewayApiError, GatewayNotFound, TransferResult
-from market.gateways.profiles import DEFAULT_GATEWAY
 from market.gateways.registry import get_gateway
 from market.observability import get_metrics, logger
 from market.repositories import payouts as payouts_repo
 from market.repositories import wallets as wallets_repo
-from market.repositories.idempotency import IdempotentRequest, idempotency_op, replayed_resource_id
+from market.repositories.idempotency import (
+    IdempotencyKeyInUse,
+    IdempotentRequest,
+    idempotency_op,
+    replayed_resource_id,
+)
 from market.repositories.payouts import PayoutPage
 from market.repositories.transactions import OperationRejected
 from market.settings import get_settings
@@ -62,10 +68,12 @@ def _check_currency(currency: str) -> None:
 # ---------------------------------------------------------------- payout accounts
 
 
-def set_payout_account(creator_id: str, *, bank_code: str, account_number: str, currency: str) -> PayoutAccount:
-    """Resolve the account with the gateway, create its transfer recipient, keep it for ``currency``."""
+def set_payout_account(
+    creator_id: str, *, bank_code: str, account_number: str, currency: str, gateway_name: str | None = None
+) -> PayoutAccount:
+    """Resolve the account with the chosen gateway, create its transfer recipient, keep it for ``currency``."""
     _check_currency(currency)
-    gateway = get_gateway(DEFAULT_GATEWAY)
+    gateway = get_gateway(choice.for_currency(gateway_name, currency).name)
     try:
         resolved = gateway.resolve_account(account_number=account_number, bank_code=bank_code)
         recipient = gateway.create_transfer_recipient(
@@ -165,6 +173,13 @@ def request_payout(request: PayoutRequest) -> Payout:
             replayed = _replayed(idempotency)
             if replayed is not None:
                 return replayed
+            raise IdempotencyKeyInUse from rejected  # claimed, its payout not visible yet: never a 500
+        raise
+    except TransientError:
+        # TransactionConflicts past the wallet's retries: another request with this key may hold it.
+        replayed = _replayed(idempotency) if idempotency is not None else None
+        if replayed is not None:
+            return replayed
         raise
     except InsufficientFunds:
         _metric("insufficient")

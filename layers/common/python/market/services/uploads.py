@@ -22,7 +22,6 @@ verified file).
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -52,17 +51,13 @@ def accepted_content_types() -> tuple[str, ...]:
     return file_types.accepted_content_types(get_settings().allowed_content_types)
 
 
-_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f"\\]')
-
-
 def safe_filename(filename: str) -> str:
-    """The base name without path parts, control characters, quotes or backslashes (it goes into
-    ``Content-Disposition`` at download); 422 when nothing usable is left."""
-    base = re.split(r"[\\/]", filename)[-1]
-    cleaned = _UNSAFE_IN_NAME.sub("", base).strip()
-    if not cleaned or cleaned in {".", ".."}:
+    """The base name without path parts, control or bidi characters, quotes or backslashes (it goes into
+    ``Content-Disposition`` at download and into emails); 422 when nothing usable is left."""
+    cleaned = file_types.clean_filename(filename)
+    if not cleaned:
         raise ValidationFailed([FieldError("filename", "must be a file name")])
-    return cleaned[:255]
+    return cleaned
 
 
 # ---------------------------------------------------------------- tickets
@@ -89,6 +84,9 @@ def issue_upload_ticket(
     if size_bytes > settings.max_upload_bytes:
         raise PayloadTooLarge(f"Files may be at most {settings.max_upload_bytes} bytes.")
     name = safe_filename(filename)
+    if not file_types.extension_matches(name, kind):
+        extensions = ", ".join(f".{extension}" for extension in file_types.EXTENSIONS.get(kind, ()))
+        raise ValidationFailed([FieldError("filename", f"must end in {extensions} for {kind}")])
     key = f"{UPLOAD_PREFIX}{product.id}/{secrets.token_hex(16)}"
     ttl = settings.upload_url_ttl_seconds
     products.put_upload(
