@@ -50,7 +50,7 @@ def _success() -> dict[tuple[str, str], Success]:
     from market.schemas.auth import TokenPairOut, UserOut
     from market.schemas.delivery import DownloadLinkOut, LibraryPageOut
     from market.schemas.discounts import DiscountListOut, DiscountOut
-    from market.schemas.orders import CheckoutOut, OrderListOut, OrderOut
+    from market.schemas.orders import CheckoutOut, GuestCheckoutOut, OrderListOut, OrderOut, ResendAcceptedOut
     from market.schemas.products import (
         CreatorProductOut,
         CreatorProductPageOut,
@@ -91,7 +91,8 @@ def _success() -> dict[tuple[str, str], Success]:
         ("POST", "/products/{id}/publish"): (200, CreatorProductOut),
         ("POST", "/products/{id}/upload"): (200, UploadTicketOut),
         ("GET", "/creator/products"): (200, CreatorProductPageOut),
-        ("POST", "/orders"): (201, CheckoutOut),
+        ("POST", "/orders"): (201, (CheckoutOut, GuestCheckoutOut)),
+        ("POST", "/orders/resend"): (202, ResendAcceptedOut),
         ("GET", "/orders"): (200, OrderListOut),
         ("GET", "/orders/{id}"): (200, OrderOut),
         ("POST", "/orders/{id}/verify"): (200, OrderOut),
@@ -241,12 +242,13 @@ def _function_documents(local: LocalTemplate) -> list[tuple[str, dict[str, Any],
 
 def _auth_of(app: Any) -> dict[tuple[str, str], str]:
     """(method, resolver path) -> "required" | "optional" | "none", from the routes' middlewares."""
-    from market.auth.guard import authenticated, optional_caller
+    from market.auth.guard import authenticated, bearer_or_guest_token, optional_caller
 
     out = {}
     for route in [*app._static_routes, *app._dynamic_routes]:
         middlewares = list(route.middlewares or [])
-        kind = "required" if authenticated in middlewares else "optional" if optional_caller in middlewares else "none"
+        optional = optional_caller in middlewares or bearer_or_guest_token in middlewares
+        kind = "required" if authenticated in middlewares else "optional" if optional else "none"
         out[(route.method.upper(), route.openapi_path)] = kind
     return out
 

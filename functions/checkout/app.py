@@ -8,11 +8,19 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from market.auth.guard import authenticated, caller
-from market.http import Cursor, IdempotencyKey, Limit, json_response, make_resolver, source_ip
+from market.auth.guard import authenticated, bearer_or_guest_token, caller, caller_or_none
+from market.http import Cursor, GuestToken, IdempotencyKey, Limit, json_response, make_resolver, source_ip
 from market.observability import get_metrics, logger
-from market.schemas.orders import CheckoutOut, CreateOrderRequest, OrderListOut, OrderOut, PaymentOut
-from market.services import checkout, limits
+from market.schemas.orders import (
+    CheckoutOut,
+    CreateOrderRequest,
+    OrderListOut,
+    OrderOut,
+    PaymentOut,
+    ResendAcceptedOut,
+    ResendRequest,
+)
+from market.services import checkout, guests, limits
 
 app = make_resolver()
 
@@ -37,9 +45,17 @@ def list_orders(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
     return json_response(200, OrderListOut.model_validate(page))
 
 
-@app.get("/orders/<order_id>", middlewares=[authenticated])
-def get_order(order_id: str) -> Response[str]:
-    return json_response(200, OrderOut.model_validate(checkout.visible_order(caller(app), order_id)))
+@app.get("/orders/<order_id>", middlewares=[bearer_or_guest_token])
+def get_order(order_id: str, x_guest_token: GuestToken = None) -> Response[str]:
+    who = caller_or_none(app)
+    order = checkout.visible_order(who, order_id) if who else guests.guest_order(order_id, x_guest_token)
+    return json_response(200, OrderOut.model_validate(order), headers={"Cache-Control": "no-store"})
+
+
+@app.post("/orders/resend")
+def resend_order_emails(body: ResendRequest) -> Response[str]:
+    guests.resend(body.email, source_ip(app))
+    return json_response(202, ResendAcceptedOut())
 
 
 @app.post("/orders/<order_id>/verify", middlewares=[authenticated])

@@ -15,11 +15,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from market.consumers import consumer
 from market.messages import DeliveryMessage
 from market.observability import get_metrics, logger
-from market.services.delivery import deliver_order
+from market.services.delivery import deliver_order, resend_order
 
 
 def deliver(message: DeliveryMessage) -> None:
-    outcome = deliver_order(message.order_id)
+    outcome = resend_order(message.order_id) if message.resend else deliver_order(message.order_id)
     logger.info("delivery handled", order_id=message.order_id, outcome=outcome.value)
 
 

@@ -117,7 +117,7 @@ INDEXES: dict[str, dict[str, set[str]]] = {
         "GSI2": {"CATALOG", "PRODUCT#*"},  # GET /products: the catalog partition
     },
     "CheckoutFunction": {
-        "GSI1": {"BUYER#*", "ORDER#*"},  # GET /orders for a buyer
+        "GSI1": {"BUYER#*", "GUEST#*", "ORDER#*"},  # GET /orders for a buyer; POST /orders/resend: a guest's orders
         "GSI2": {"CREATOR_ORDERS#*", "ORDER#*"},  # GET /orders for a creator
     },
     "PaymentsFunction": {

@@ -42,6 +42,10 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 IdempotencyKey = Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=200)]
+# A guest order's secret (POST /orders without a bearer answers it once); any other value is a 404, not a 422.
+GuestToken = Annotated[
+    str | None, Header(alias="x-guest-token", description="A guest order's token, instead of a bearer token")
+]
 
 
 def problem_response(error: AppError) -> Response[str]:

@@ -4,6 +4,12 @@ An order is created ``pending`` with a gateway reference; a verified payment mak
 (exactly once); a declined or mismatched payment ``failed``; an abandoned one ``expired``; refunds
 make it ``partially_refunded`` or ``refunded``. The buyer, the product's creator and admins see it;
 while it is paid or partially refunded it gives its buyer the file.
+
+Pricing (DESIGN part 2): ``list_price`` is the product's price when ordered (or the buyer's own
+amount for pay-what-you-want), ``discount_amount`` what a ``discount_code`` took off it, and
+``amount = list_price - discount_amount`` what is charged (the platform fee is taken from it). An
+order whose amount is 0 is ``paid`` at once with ``gateway`` ``none``. A guest order has no
+``buyer_id``: its buyer reads it with the guest token whose hash it keeps (``market.domain.guest``).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from market.domain.guest import guest_token_matches
 from market.domain.money import Money
 from market.domain.user import Caller
 
@@ -24,6 +31,8 @@ CLOSED_UNPAID: tuple[OrderStatus, ...] = ("failed", "expired")
 ACCESS_STATUSES: tuple[OrderStatus, ...] = ("paid", "partially_refunded")
 # Statuses in which (part of) the order can still be refunded.
 REFUNDABLE: tuple[OrderStatus, ...] = ("paid", "partially_refunded")
+# The gateway of an order with nothing to charge.
+NO_GATEWAY = "none"
 
 
 def moves_from(new_status: OrderStatus) -> tuple[OrderStatus, ...]:
@@ -38,7 +47,7 @@ def moves_from(new_status: OrderStatus) -> tuple[OrderStatus, ...]:
 @dataclass(frozen=True)
 class Order:
     id: str
-    buyer_id: str
+    buyer_id: str | None  # None: a guest order
     buyer_email: str
     product_id: str
     product_title: str
@@ -52,6 +61,10 @@ class Order:
     updated_at: str
     authorization_url: str | None = None
     paid_at: str | None = None
+    list_price: int | None = None  # None on orders made before pricing: then the amount
+    discount_code: str | None = None
+    discount_amount: int = 0
+    guest_token_hash: str | None = None
     failure_reason: str | None = None
     platform_fee: int | None = None
     net_amount: int | None = None
@@ -63,7 +76,7 @@ class Order:
         cls,
         *,
         order_id: str,
-        buyer_id: str,
+        buyer_id: str | None,
         buyer_email: str,
         product_id: str,
         product_title: str,
@@ -105,6 +118,23 @@ class Order:
     @property
     def is_refundable(self) -> bool:
         return self.status in REFUNDABLE
+
+    @property
+    def listed_price(self) -> int:
+        """``list_price``, or for an order made before pricing (none stored) its amount."""
+        return self.amount if self.list_price is None else self.list_price
+
+    @property
+    def is_guest(self) -> bool:
+        return self.buyer_id is None
+
+    @property
+    def is_free(self) -> bool:
+        return self.gateway == NO_GATEWAY
+
+    def opened_by_guest_token(self, token: str | None) -> bool:
+        """A guest order opens to its own token; no token opens a buyer's order."""
+        return self.is_guest and guest_token_matches(token, self.guest_token_hash)
 
     def visible_to(self, caller: Caller) -> bool:
         """Its buyer, its product's creator and admins see an order; for anyone else it does not exist."""

@@ -16,6 +16,7 @@ from pynamodb.transactions import TransactWrite
 from market import clock
 from market.cursors import decode_cursor, encode_cursor
 from market.domain.errors import TransientError
+from market.domain.guest import guest_email_key
 from market.domain.order import Order, OrderStatus, moves_from
 from market.models.base import from_domain, to_domain
 from market.models.order import (
@@ -26,6 +27,7 @@ from market.models.order import (
     PendingOrderMarker,
     ReferenceItem,
     TransactionItem,
+    guest_orders_pk,
     order_pk,
     pending_pk,
     reference_pk,
@@ -59,6 +61,13 @@ def order_key(order_id: str) -> OrderItem:
     return OrderItem(order_pk(order_id), ORDER_SK)
 
 
+def buyer_index_pk(order: Order) -> str:
+    """GSI1 partition: the buyer's history, or for a guest order its address's (never a buyer's history)."""
+    if order.buyer_id is None:
+        return guest_orders_pk(guest_email_key(order.buyer_email))
+    return f"BUYER#{order.buyer_id}"
+
+
 def pending_marker_key(order: Order) -> PendingOrderMarker:
     return PendingOrderMarker(pending_pk(order.created_at[:10]), f"{order.created_at}#{order.id}")
 
@@ -76,7 +85,7 @@ def create_order(order: Order, *, idempotency: IdempotentRequest | None = None) 
         OrderItem(
             order_pk(order.id),
             ORDER_SK,
-            GSI1PK=f"BUYER#{order.buyer_id}",
+            GSI1PK=buyer_index_pk(order),
             GSI1SK=f"{order.created_at}#{order.id}",
             GSI2PK=f"CREATOR_ORDERS#{order.creator_id}",
             GSI2SK=f"{order.created_at}#{order.id}",
@@ -172,6 +181,12 @@ def _page(index_name: str, partition: str, limit: int, cursor: str | None) -> Or
 
 def list_buyer_orders(buyer_id: str, limit: int, cursor: str | None) -> OrderPage:
     return _page("GSI1", f"BUYER#{buyer_id}", limit, cursor)
+
+
+def guest_orders(email: str, max_orders: int) -> list[Order]:
+    """The newest ``max_orders`` guest orders made with this address (any status)."""
+    partition = guest_orders_pk(guest_email_key(email))
+    return [_order(item) for item in OrderItem.gsi1.query(partition, scan_index_forward=False, limit=max_orders)]
 
 
 def list_creator_orders(creator_id: str, limit: int, cursor: str | None) -> OrderPage:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from market.schemas.auth import Email
 
 
 class CreateOrderRequest(BaseModel):
@@ -18,8 +22,12 @@ class OrderOut(BaseModel):
 
     id: str
     product_id: str
-    buyer_id: str
+    buyer_id: str | None  # null: a guest order
     creator_id: str
+    # The product's price when ordered, or the buyer's own amount (pay what you want); amount = list_price - discount.
+    list_price: int = Field(validation_alias="listed_price")
+    discount_code: str | None
+    discount_amount: int
     amount: int
     currency: str
     status: str
@@ -39,7 +47,25 @@ class PaymentOut(BaseModel):
 
 class CheckoutOut(BaseModel):
     order: OrderOut
-    payment: PaymentOut
+    payment: PaymentOut | None  # null: nothing to pay (a free order, paid at once)
+
+
+class GuestCheckoutOut(CheckoutOut):
+    """A guest's order: ``guest_token`` (shown once) reads it and mints its links through ``X-Guest-Token``."""
+
+    guest_token: str
+
+
+class ResendRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+
+
+class ResendAcceptedOut(BaseModel):
+    """Whatever the address: no hint whether it bought anything."""
+
+    status: Literal["accepted"] = "accepted"
 
 
 class OrderListOut(BaseModel):
