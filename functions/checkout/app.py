@@ -8,12 +8,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from market.auth.guard import authenticated, bearer_or_guest_token, caller, caller_or_none
+from market.auth.guard import authenticated, bearer_or_guest_token, caller, caller_or_none, optional_caller
 from market.http import Cursor, GuestToken, IdempotencyKey, Limit, json_response, make_resolver, source_ip
 from market.observability import get_metrics, logger
 from market.schemas.orders import (
     CheckoutOut,
     CreateOrderRequest,
+    GuestCheckoutOut,
     OrderListOut,
     OrderOut,
     PaymentOut,
@@ -25,18 +26,32 @@ from market.services import checkout, guests, limits
 app = make_resolver()
 
 
-@app.post("/orders", middlewares=[authenticated])
+@app.post("/orders", middlewares=[optional_caller])
 def create_order(body: CreateOrderRequest, idempotency_key: IdempotencyKey = None) -> Response[str]:
-    limits.check_order(caller(app).user_id, source_ip(app))
-    result = checkout.create_order(caller(app), body.product_id, idempotency_key, body.gateway)
-    order = result.order
-    payload = CheckoutOut(
-        order=OrderOut.model_validate(order),
-        payment=PaymentOut(
-            gateway=order.gateway, reference=order.reference, authorization_url=result.authorization_url
-        ),
+    who = caller_or_none(app)
+    if who is not None:
+        limits.check_order(who.user_id, source_ip(app))
+    elif body.email is not None:  # without one the checkout answers 422 on email
+        limits.check_guest_checkout(body.email, source_ip(app))
+    result = checkout.create_order(
+        who,
+        body.product_id,
+        idempotency_key,
+        body.gateway,
+        amount=body.amount,
+        discount_code=body.discount_code,
+        email=body.email,
     )
-    return json_response(201, payload)
+    order = result.order
+    payment = None
+    if not order.is_free:
+        payment = PaymentOut(
+            gateway=order.gateway, reference=order.reference, authorization_url=result.authorization_url
+        )
+    if result.guest_token is not None:
+        guest = GuestCheckoutOut(order=OrderOut.model_validate(order), payment=payment, guest_token=result.guest_token)
+        return json_response(201, guest, headers={"Cache-Control": "no-store"})
+    return json_response(201, CheckoutOut(order=OrderOut.model_validate(order), payment=payment))
 
 
 @app.get("/orders", middlewares=[authenticated])

@@ -52,6 +52,9 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "STATS#*": {UPDATE},  # verify's settlement: the dashboard's sales counters (ADD)
         "HOLDS#*": {PUT},  # verify's settlement in a currency with a hold period
         "RATE#*": {UPDATE},  # POST /orders: counters per IP and per account (ADD), services/limits.py
+        # POST /orders {discount_code}: the code, its use reserved in the order's transaction; verify gives it
+        # back when the order fails and takes it again when a late payment settles it
+        "DISCOUNT#*": {GET, UPDATE},
     },
     "WebhookFunction": {},  # signature check and enqueue only: no table access at all
     "PaymentsFunction": {
@@ -65,6 +68,7 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "PAYOUT#*": {GET, UPDATE},  # transfer.success / failed / reversed: the payout and its status
         "REFUNDS#*": {QUERY, UPDATE},  # refund.processed / failed: the order's open refunds, their status, totals
         "GRANT#*": {UPDATE},  # a full refund revokes the order's download grants
+        "DISCOUNT#*": {UPDATE},  # a failed order gives its code's use back; a late settlement takes it again
     },
     "ReconcilerFunction": {
         "PENDING#*": {QUERY, DELETE},  # the worklist of pending orders; removed when settled, failed or expired
@@ -73,6 +77,7 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "WALLET#*": {GET, PUT, UPDATE},  # settlement's balance and ledger
         "STATS#*": {UPDATE},  # settlement's sales counters
         "HOLDS#*": {PUT},  # settlement in a currency with a hold period
+        "DISCOUNT#*": {UPDATE},  # an expired order gives its code's use back; a late settlement takes it again
     },
     "DeliveryFunction": {
         "RATE#*": {UPDATE},  # fresh links per order and library pages per buyer, per hour

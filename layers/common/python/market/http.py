@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
-from market.auth.guard import authenticated, verify_caller
+from market.auth.guard import authenticated, optional_caller, verify_caller
 from market.domain.errors import AppError, FieldError, NotFound, UnsupportedMediaType, ValidationFailed
 from market.observability import logger
 from market.problem import PROBLEM_JSON, problem_body
@@ -196,7 +196,10 @@ class _TokenBeforeBodyValidation(OpenAPIRequestValidationMiddleware):
 
     def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
         route = app.context.get("_route")
-        if route is not None and authenticated in (getattr(route, "middlewares", None) or []):
+        middlewares = (getattr(route, "middlewares", None) or []) if route is not None else []
+        # A route open to anonymous callers still answers 401 first for a bad token that is sent.
+        sent = bool(app.current_event.headers.get("authorization"))
+        if authenticated in middlewares or (sent and optional_caller in middlewares):
             verify_caller(app)  # type: ignore[arg-type]  # always our HTTP resolver
         dependant = getattr(route, "dependant", None)
         if dependant is None or not dependant.body_params:

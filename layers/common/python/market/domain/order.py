@@ -117,7 +117,7 @@ class Order:
 
     @property
     def is_refundable(self) -> bool:
-        return self.status in REFUNDABLE
+        return self.status in REFUNDABLE and not self.is_free  # a free order took no money to give back
 
     @property
     def listed_price(self) -> int:

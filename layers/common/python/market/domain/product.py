@@ -172,8 +172,8 @@ class Product:
             return None
         return replace(self, status="archived", archived_at=now)
 
-    def check_purchasable_by(self, buyer_id: str) -> None:
-        """409 unless the product is published and the buyer is not its creator."""
+    def check_purchasable_by(self, buyer_id: str | None) -> None:
+        """409 unless the product is published and the buyer is not its creator (``None``: a guest)."""
         if not self.is_public:
             raise Conflict("This product is not published.")
         if self.creator_id == buyer_id:

@@ -6,6 +6,7 @@ reference, its pending marker and (when given) its idempotency key in one transa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from market import clock
 from market.cursors import decode_cursor, encode_cursor
 from market.domain.errors import TransientError
 from market.domain.guest import guest_email_key
-from market.domain.order import Order, OrderStatus, moves_from
+from market.domain.order import CLOSED_UNPAID, Order, OrderStatus, moves_from
 from market.models.base import from_domain, to_domain
 from market.models.order import (
     ORDER_SK,
@@ -33,6 +34,7 @@ from market.models.order import (
     reference_pk,
     transaction_pk,
 )
+from market.repositories.discounts import give_back_use_op, retake_use_op
 from market.repositories.idempotency import (
     IdempotencyKeyInUse,
     IdempotentRequest,
@@ -75,11 +77,15 @@ def pending_marker_key(order: Order) -> PendingOrderMarker:
 # ---------------------------------------------------------------- create
 
 
-def create_order(order: Order, *, idempotency: IdempotentRequest | None = None) -> Order:
+def create_order(
+    order: Order, *, idempotency: IdempotentRequest | None = None, extra_ops: Sequence[TxOp] = ()
+) -> Order:
     """Write a new pending order with its reference and pending marker in one transaction.
 
     With ``idempotency``, a replay of the same request returns the order it created; the same key
-    with another request raises ``IdempotencyKeyReused``.
+    with another request raises ``IdempotencyKeyReused``. ``extra_ops`` ride in the same transaction
+    (a discount code's use: ``OperationRejected`` names it when its condition fails). A free order
+    (paid at once, gateway ``none``) has no payment reference and no pending marker.
     """
     item = from_domain(
         OrderItem(
@@ -107,6 +113,9 @@ def create_order(order: Order, *, idempotency: IdempotentRequest | None = None) 
         TxOp("reference", lambda tx: tx.save(reference, condition=ReferenceItem.PK.does_not_exist())),
         TxOp("marker", lambda tx: tx.save(marker)),
     ]
+    if order.is_free:
+        ops = ops[:1]  # nothing to pay: no reference to match a payment, nothing for the reconciler
+    ops.extend(extra_ops)
     if idempotency is None:
         write(ops)
         return order
@@ -210,6 +219,14 @@ def get_orders(order_ids: list[str]) -> dict[str, Order]:
 # ---------------------------------------------------------------- status changes
 
 
+def set_guest_token_hash(order_id: str, token_hash: str) -> None:
+    """A guest order's new token (an Idempotency-Key replay shows a fresh one): the one before stops working."""
+    order_key(order_id).update(
+        actions=[OrderItem.guest_token_hash.set(token_hash)],
+        condition=OrderItem.PK.exists() & OrderItem.buyer_id.does_not_exist(),
+    )
+
+
 def set_authorization_url(order_id: str, url: str) -> None:
     order_key(order_id).update(
         actions=[OrderItem.authorization_url.set(url), OrderItem.updated_at.set(clock.iso(clock.now()))],
@@ -238,8 +255,23 @@ def add_close_pending(
         actions.append(OrderItem.platform_fee.set(platform_fee))
     if net_amount is not None:
         actions.append(OrderItem.net_amount.set(net_amount))
-    tx.update(order_key(order.id), actions=actions, condition=OrderItem.status.is_in(*moves_from(new_status)))
+    allowed = OrderItem.status.is_in(*moves_from(new_status))
+    # With a code, the status read decides whether a use moves: the move is conditioned on exactly it.
+    condition = (OrderItem.status == order.status) & allowed if order.discount_code else allowed
+    tx.update(order_key(order.id), actions=actions, condition=condition)
     tx.delete(pending_marker_key(order))
+    _move_discount_use(tx, order, new_status)
+
+
+def _move_discount_use(tx: TransactWrite, order: Order, new_status: OrderStatus) -> None:
+    """In the transaction that moves the order: a failed or expired order gives its code's use back, and a late
+    payment of one takes it again (even past ``max_redemptions``: the order keeps its price)."""
+    if order.discount_code is None:
+        return
+    if order.status == "pending" and new_status in CLOSED_UNPAID:
+        give_back_use_op(order.creator_id, order.discount_code).add(tx)
+    elif order.status in CLOSED_UNPAID and new_status == "paid":
+        retake_use_op(order.creator_id, order.discount_code).add(tx)
 
 
 def close_pending(order: Order, new_status: OrderStatus, *, reason: str | None = None) -> bool:

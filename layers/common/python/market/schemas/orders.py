@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from market.schemas.auth import Email
+
+# The largest amount an order may name (minor units): far above any price, far below DynamoDB's 38 digits.
+MAX_AMOUNT = 10**15
 
 
 class CreateOrderRequest(BaseModel):
@@ -15,6 +18,12 @@ class CreateOrderRequest(BaseModel):
     product_id: str = Field(min_length=1, max_length=100)
     # A gateway's name (absent: the default one); which names are gateways is the checkout's to check (422).
     gateway: str | None = Field(default=None, min_length=1, max_length=32)
+    # Pay what you want: the buyer's amount in minor units (at least the product's price); absent: the price.
+    amount: StrictInt | None = Field(default=None, ge=0, le=MAX_AMOUNT)
+    # Matched without regard to case; whether it applies is the checkout's to check (422 on discount_code).
+    discount_code: str | None = Field(default=None, min_length=1, max_length=64)
+    # Guest checkout (no Authorization header): where the order is emailed. Signed in: not allowed.
+    email: Email | None = None
 
 
 class OrderOut(BaseModel):
