@@ -25,7 +25,7 @@ SAM_LOCAL_BUILD := .aws-sam/sam-local
 # The official Flutterwave Node SDK, which tests drive the Flutterwave emulator with (npm ci from the lock file).
 FLW_SDK := localdev/flutterwave/sdk
 
-.PHONY: help run demo test lint fmt typecheck unit integration validate checkov build bench check-ledger clean venv sam-venv openapi \
+.PHONY: help run demo test lint fmt typecheck unit integration validate checkov build bench check-ledger clean venv sam-venv openapi redrive \
 	checkov-venv lambda-image sam-local-build sam-local test-sam-local flutterwave-sdk
 
 help:
@@ -34,6 +34,7 @@ help:
 	@echo "make test       the whole suite: lint, types, template checks, unit and integration tests"
 	@echo "make sam-local  the same functions in Lambda containers (sam local start-api :3000, start-lambda :3002)"
 	@echo "make test-sam-local  the integration suite against the sam-local stack"
+	@echo "make redrive    with a stack running: move the DLQs' messages back to their queues (REDRIVE_ARGS=--queue PaymentsDLQ)"
 	@echo "make lint | typecheck | unit | integration | validate | checkov | build | bench | openapi | flutterwave-sdk | clean"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt functions/auth/requirements.txt
@@ -94,7 +95,7 @@ unit: venv flutterwave-sdk
 	$(PY) -m pytest $(IAM_ENFORCED) tests/unit tests/localdev tests/property -q -n 2 $(PYTEST_ARGS)
 
 integration: venv
-	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS)
+	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load tests/e2e tests/reliability -q $(PYTEST_ARGS)
 
 validate: sam-venv
 	$(SAM_ENV) $(SAM) validate --lint
@@ -127,16 +128,21 @@ test-sam-local: venv sam-venv
 		--run $(PY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # In-process tests on two workers; then the tests that share one local stack, in one process
-# (tests/e2e drives Debian's /usr/bin/chromium through Playwright; it skips where none is installed).
+# (tests/e2e drives Debian's /usr/bin/chromium through Playwright; it skips where none is installed;
+# tests/reliability is the fault storm, on a stack of its own, a few minutes).
 test: venv sam-venv checkov-venv lint typecheck flutterwave-sdk
 	$(PY) -m pytest $(IAM_ENFORCED) tests/unit tests/localdev tests/property tests/template -q -n 2 $(PYTEST_ARGS)
-	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load tests/e2e -q $(PYTEST_ARGS)
+	$(PY) -m pytest $(IAM_ENFORCED) tests/integration tests/security tests/load tests/e2e tests/reliability -q $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) -m bench
 
 check-ledger: venv
 	$(PY) -m localdev.check_ledger
+
+# The local stack's dead-letter queues back to their source queues (on AWS: aws sqs start-message-move-task).
+redrive: venv
+	$(PY) -m localdev.redrive $(REDRIVE_ARGS)
 
 clean:
 	rm -rf .aws-sam .sam-app .localdev .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -14,12 +14,13 @@ from typing import Any
 def reset_caches() -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from market import aws, keys
+    from market import aws, consumers, keys
     from market.gateways.registry import reset_gateways
     from market.models.base import TableModel, reset_connections
     from market.settings import get_settings
 
     get_settings.cache_clear()
+    consumers.reset_faults()
     reset_connections()
     aws.reset_clients()
     keys.reset()

@@ -65,6 +65,7 @@ def _success() -> dict[tuple[str, str], Success]:
         PayoutListOut,
         PayoutOut,
         RefundAcceptedOut,
+        RefundListOut,
         WalletOut,
     )
 
@@ -108,6 +109,7 @@ def _success() -> dict[tuple[str, str], Success]:
         ("POST", "/wallet/payouts"): (202, PayoutOut),
         ("GET", "/wallet/payouts"): (200, PayoutListOut),
         ("POST", "/orders/{id}/refund"): (202, RefundAcceptedOut),
+        ("GET", "/orders/{id}/refunds"): (200, RefundListOut),
         ("POST", "/discounts"): (201, DiscountOut),
         ("GET", "/discounts"): (200, DiscountListOut),
         ("DELETE", "/discounts/{code}"): (204, None),

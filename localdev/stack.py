@@ -65,6 +65,8 @@ class StackConfig:
     max_concurrency: int = 4
     pollers_per_queue: int = 2
     parameter_overrides: dict[str, str] = field(default_factory=dict)
+    # Variables every function gets on top of the template's (embedded mode; tests only, never deployed).
+    function_env: dict[str, str] = field(default_factory=dict)
     # sam-local mode: the functions run in Lambda containers started by `sam local`.
     mode: str = EMBEDDED
     helpers_port: int = 3003  # the /_local helpers (the API port belongs to `sam local start-api`)
@@ -117,6 +119,8 @@ class StackConfig:
             else None,
             max_concurrency=int(env.get("LOCAL_MAX_CONCURRENCY", "4")),
             parameter_overrides=overrides,
+            # LOCAL_FUNCTION_ENV='{"FAULT_INJECTION": "{\\"payments\\": 0.2}"}': JSON of name -> value.
+            function_env={str(k): str(v) for k, v in json.loads(env.get("LOCAL_FUNCTION_ENV") or "{}").items()},
             mode=mode,
             helpers_port=int(env.get("LOCAL_HELPERS_PORT", "3003")),
             lambda_port=int(env.get("LOCAL_LAMBDA_PORT", "3002")),
@@ -322,7 +326,9 @@ class LocalStack:
             ses.verify_email_identity(EmailAddress=sender)
 
     def _function_environment(self, spec: Any) -> dict[str, str]:
-        """The template's variables, plus what the Lambda runtime sets (and the emulator endpoint)."""
+        """The template's variables, plus what the Lambda runtime sets (and the emulator endpoint), plus the
+        local-only variables of ``config.function_env`` (``LOCAL_FUNCTION_ENV``: test switches such as
+        ``FAULT_INJECTION`` that the template never declares)."""
         config = self.config
         runtime_env = {
             "AWS_REGION": config.region,
@@ -340,7 +346,7 @@ class LocalStack:
             "TZ": "UTC",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        return {**runtime_env, **spec.environment}
+        return {**runtime_env, **spec.environment, **config.function_env}
 
     def _write_sam_env_vars(self, functions: list[Any]) -> None:
         """``sam local --env-vars``: each function's variables with the local names and endpoints.

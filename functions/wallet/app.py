@@ -1,4 +1,4 @@
-"""Wallet API: balances, ledger, dashboard, payout account, payouts, and refunds of orders."""
+"""Wallet API: balances, ledger, dashboard, payout account, payouts, and refunds of orders (and their list)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from market.schemas.wallet import (
     PayoutOut,
     PayoutRequestBody,
     RefundAcceptedOut,
+    RefundDetailOut,
+    RefundListOut,
     RefundOut,
     RefundRequestBody,
     WalletOut,
@@ -86,9 +88,17 @@ def list_payouts(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
 
 
 @app.post("/orders/<order_id>/refund", middlewares=[authenticated])
-def refund_order(order_id: str, body: RefundRequestBody | None = None) -> Response[str]:
-    refund = refunds.request_refund(caller(app), order_id, body.amount if body else None)
+def refund_order(
+    order_id: str, body: RefundRequestBody | None = None, idempotency_key: IdempotencyKey = None
+) -> Response[str]:
+    refund = refunds.request_refund(caller(app), order_id, body.amount if body else None, idempotency_key)
     return json_response(202, RefundAcceptedOut(order_id=refund.order_id, refund=RefundOut.model_validate(refund)))
+
+
+@app.get("/orders/<order_id>/refunds", middlewares=[authenticated])
+def list_order_refunds(order_id: str) -> Response[str]:
+    found = refunds.order_refunds(caller(app), order_id)
+    return json_response(200, RefundListOut(items=[RefundDetailOut.model_validate(r) for r in found]))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

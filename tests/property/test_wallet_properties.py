@@ -1,7 +1,9 @@
 """Money properties over any sequence of sales, hold releases, payouts (paid, failed, reversed) and
 refunds, run by the real services on in-process moto with a fake of the gateway port:
 
-- every balance equals the sum of its ledger, and ``on_hold`` equals the payouts in flight;
+- every balance equals the sum of its ledger, and ``on_hold`` equals what payouts in flight hold there
+  (nothing, since a payout's money leaves at the request); the listed entries sum to
+  available + pending + on_hold; no refund's reservation is left once it settled;
 - a payout is accepted only when ``available`` covers it, and never leaves ``available`` below zero
   (only a refund may do that);
 - lifetime net is always gross - fees - refunds.
@@ -159,7 +161,10 @@ class World:
         assert wallet.audit(self.creator) == []
         balance = wallets_repo.get_balance(self.creator, "NGN")
         assert balance.pending >= 0
-        assert balance.on_hold >= 0
+        assert balance.on_hold == 0
+        assert balance.reserved == 0  # every refund here settles at once
+        sums = wallets_repo.ledger_sums(self.creator)
+        assert sum(sums.values()) == balance.available + balance.pending + balance.on_hold
         assert balance.lifetime_net == balance.lifetime_gross - balance.lifetime_fees - balance.lifetime_refunds
 
 

@@ -44,14 +44,17 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "IDEMPOTENCY#*": {GET, PUT},  # POST /orders Idempotency-Key: replay read, claim in the order transaction
         "PRODUCT#*": {GET},  # the product being bought
         "USER#*": {GET},  # the buyer's email for the gateway
-        "ORDER#*": {GET, PUT, UPDATE},  # create (transaction), authorization URL, verify's settlement
-        "REF#*": {PUT},  # the payment reference, created with the order
+        "ORDER#*": {GET, PUT, UPDATE},  # create (transaction), checkout attempts, payment page, verify's settlement
+        "REF#*": {PUT},  # the payment reference of each checkout attempt (with the order, or before a new initialize)
         "PENDING#*": {PUT, DELETE},  # the reconciler's marker: put with the order, removed when verify settles/fails
         "TXN#*": {GET, PUT},  # POST /orders/{id}/verify: the exactly-once guard of settlement
         "WALLET#*": {GET, PUT, UPDATE},  # verify's settlement: balance (read, conditional update), ledger entries
         "STATS#*": {UPDATE},  # verify's settlement: the dashboard's sales counters (ADD)
         "HOLDS#*": {PUT},  # verify's settlement in a currency with a hold period
         "RATE#*": {UPDATE},  # POST /orders: counters per IP and per account (ADD), services/limits.py
+        "OPENORDERS#*": {UPDATE},  # the buyer's pending-order count: +1 (bounded) with the order, -1 when it closes
+        "REFUNDS#*": {GET, QUERY, PUT, UPDATE},  # verify of a mismatched payment: its capture refund, claim, status
+        "OPENREFUND#*": {PUT, DELETE},  # the capture refund's open marker (refund reconciler's worklist)
         # POST /orders {discount_code}: the code, its use reserved in the order's transaction; verify gives it
         # back when the order fails and takes it again when a late payment settles it
         "DISCOUNT#*": {GET, UPDATE},
@@ -66,7 +69,11 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "STATS#*": {UPDATE},  # sales and refund counters (ADD)
         "HOLDS#*": {PUT},  # a sale in a currency with a hold period
         "PAYOUT#*": {GET, UPDATE},  # transfer.success / failed / reversed: the payout and its status
-        "REFUNDS#*": {QUERY, UPDATE},  # refund.processed / failed: the order's open refunds, their status, totals
+        "REFUNDS#*": {GET, QUERY, PUT, UPDATE},  # refund.*: open refunds, claims of gateway refunds, status, totals;
+        # a mismatched charge.success writes its capture refund
+        "OPENREFUND#*": {PUT, DELETE},  # a capture refund's marker; removed when a refund is processed or fails
+        "OPENORDERS#*": {UPDATE},  # settling or failing a pending order takes the buyer's open count down
+        "EARLY#*": {PUT},  # an event that came before its record (unknown reference, unmatched gateway refund)
         "GRANT#*": {UPDATE},  # a full refund revokes the order's download grants
         "DISCOUNT#*": {UPDATE},  # a failed order gives its code's use back; a late settlement takes it again
     },
@@ -77,7 +84,20 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "WALLET#*": {GET, PUT, UPDATE},  # settlement's balance and ledger
         "STATS#*": {UPDATE},  # settlement's sales counters
         "HOLDS#*": {PUT},  # settlement in a currency with a hold period
+        "OPENORDERS#*": {UPDATE},  # settling or expiring a pending order takes the buyer's open count down
+        "RECONCILER#*": {GET, PUT},  # the sweep's cursor over the pending markers
+        "REFUNDS#*": {GET, QUERY, PUT, UPDATE},  # a mismatched payment's capture refund, its claim and status
+        "OPENREFUND#*": {PUT, DELETE},  # the capture refund's open marker
         "DISCOUNT#*": {UPDATE},  # an expired order gives its code's use back; a late settlement takes it again
+    },
+    "RefundReconcilerFunction": {
+        "OPENREFUND#*": {QUERY, DELETE},  # the open refunds' markers; removed when a refund is processed or fails
+        "RECONCILER#*": {GET, PUT},  # the sweep's cursor
+        "REFUNDS#*": {GET, QUERY, PUT, UPDATE},  # the refund, claims of gateway refunds (lost answers), status, totals
+        "ORDER#*": {GET, UPDATE},  # the order refunded (refunded amount, status)
+        "WALLET#*": {GET, PUT, UPDATE},  # the debit of a processed refund (ledger entries) or the reservation released
+        "STATS#*": {UPDATE},  # the refund's day counters
+        "GRANT#*": {UPDATE},  # a full refund revokes the order's download grants
     },
     "DeliveryFunction": {
         "RATE#*": {UPDATE},  # fresh links per order and library pages per buyer, per hour
@@ -99,7 +119,9 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "IDEMPOTENCY#*": {GET, PUT},  # POST /wallet/payouts Idempotency-Key
         "PAYOUT#*": {GET, PUT},  # a new payout (in the wallet transaction), its replay
         "ORDER#*": {GET, UPDATE},  # POST /orders/{id}/refund: the order, its refunded amount when processed at once
-        "REFUNDS#*": {GET, PUT, UPDATE},  # the refund and the order's refund totals (reservation transaction)
+        "REFUNDS#*": {GET, QUERY, PUT, UPDATE},  # the refund, the order's refund totals (reservation transaction),
+        # claims of gateway refunds (a lost answer found again), GET /orders/{id}/refunds
+        "OPENREFUND#*": {PUT, DELETE},  # the refund's open marker, put with the reservation, removed when it closes
         "GRANT#*": {UPDATE},  # a full refund revokes the order's download grants
     },
     "PayoutsWorkerFunction": {
@@ -128,6 +150,9 @@ INDEXES: dict[str, dict[str, set[str]]] = {
     "PaymentsFunction": {
         "GSI1": {"ORDER_GRANTS#*", "GRANT#*"},  # a full refund finds the order's grants to revoke
     },
+    "RefundReconcilerFunction": {
+        "GSI1": {"ORDER_GRANTS#*", "GRANT#*"},  # a full refund finds the order's grants to revoke
+    },
     "WalletFunction": {
         "GSI1": {"CREATOR_PAYOUTS#*", "ORDER_GRANTS#*", "PAYOUT#*", "GRANT#*"},  # GET /wallet/payouts; refund revokes
     },
@@ -148,6 +173,7 @@ SSM = {  # SecureStrings read (Powertools get_parameter, decrypt)
     },
     "WebhookFunction": {"PaystackSecretParameter", "FlutterwaveSecretHashParameter"},
     "PaymentsFunction": {"PaystackSecretParameter", "FlutterwaveSecretParameter"},
+    "RefundReconcilerFunction": {"PaystackSecretParameter", "FlutterwaveSecretParameter"},
     "ReconcilerFunction": {"PaystackSecretParameter", "FlutterwaveSecretParameter"},
     "DeliveryFunction": {"JwtSigningKeyParameter", "CursorSigningKeyParameter"},
     "WalletFunction": {
@@ -163,6 +189,7 @@ SQS_SEND = {
     "WebhookFunction": {"PaymentsQueue"},
     "PaymentsFunction": {"DeliveryQueue"},
     "ReconcilerFunction": {"DeliveryQueue", "ScheduledJobsDLQ"},  # + its own failed runs (Lambda's DLQ)
+    "RefundReconcilerFunction": {"ScheduledJobsDLQ"},  # its own failed runs (Lambda's DLQ)
     "WalletFunction": {"PayoutsQueue"},
     "HoldReleaseFunction": {"ScheduledJobsDLQ"},
 }

@@ -7,14 +7,16 @@ for DynamoDB, the partition keys (``dynamodb:LeadingKeys``; a transaction item b
 whole). A call the role does not allow fails as it would on AWS (``AccessDeniedException``), and is
 listed at the end of the run (and in ``$IAM_ENFORCER_REPORT`` as JSON, with what was allowed).
 
-Calls made outside an entry module (test set-up, seeders) and in threads a handler started are not
-attributed to a function, hence not checked. Presigned URLs and POSTs are checked when they are
+Calls made outside an entry module (test set-up, seeders) are not attributed to a function, hence
+not checked; a task a handler hands to a ``ThreadPoolExecutor`` (the reconcilers' concurrent checks)
+is checked as that handler's function. Presigned URLs and POSTs are checked when they are
 signed (``s3:GetObject`` / ``s3:PutObject`` on the key). SSM reads and SES's sender identity are not
 checked here (the tests use environment keys and a local sender); test_template_policies.py covers them.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import re
@@ -52,6 +54,9 @@ def _entry_modules() -> dict[Path, str]:
     return out
 
 
+_inherited = threading.local()
+
+
 def current_function() -> str | None:
     frame = sys._getframe(1)
     modules = _entry_modules()
@@ -62,7 +67,25 @@ def current_function() -> str | None:
             if found:
                 return found
         frame = frame.f_back  # type: ignore[assignment]
-    return None
+    # A worker thread a handler started (a reconciler's pool) acts for that handler's function.
+    return getattr(_inherited, "function", None)
+
+
+_original_submit = concurrent.futures.ThreadPoolExecutor.submit
+
+
+def _submit(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    function = current_function()
+
+    def as_function(*inner_args: Any, **inner_kwargs: Any) -> Any:
+        previous = getattr(_inherited, "function", None)
+        _inherited.function = function
+        try:
+            return fn(*inner_args, **inner_kwargs)
+        finally:
+            _inherited.function = previous
+
+    return _original_submit(self, as_function, *args, **kwargs)
 
 
 def _prefix(key: str) -> str:
@@ -190,6 +213,7 @@ def _presigned_post(self: Any, Bucket: str, Key: str, *args: Any, **kwargs: Any)
 
 def pytest_configure(config: pytest.Config) -> None:
     botocore.client.BaseClient._make_api_call = _make_api_call  # type: ignore[attr-defined]
+    concurrent.futures.ThreadPoolExecutor.submit = _submit  # type: ignore[method-assign]
     # Client classes take these when they are first created (after this plugin loads).
     botocore.signers.generate_presigned_url = _presigned_url  # type: ignore[assignment]
     botocore.signers.generate_presigned_post = _presigned_post

@@ -304,6 +304,27 @@ def test_a_processing_refund_reads_pending_until_it_completes(
     assert gateway.get_refund(refund.id).status == "processed"
 
 
+def test_a_refund_whose_answer_was_lost_is_in_the_transactions_listing(
+    gateway: FlutterwaveGateway, emulator: ServedEmulator
+) -> None:
+    tx_ref, _ = paid(gateway, emulator, 250_000)
+    other, _ = paid(gateway, emulator, 250_000)
+    first = gateway.refund(reference=tx_ref, amount=50_025)
+    gateway.refund(reference=other, amount=70_000)
+    control(emulator, "faults", {"route": "refund", "mode": "timeout", "count": 1, "seconds": CLIENT_TIMEOUT + 1})
+
+    with pytest.raises(GatewayUnavailable):
+        gateway.refund(reference=tx_ref, amount=60_000)  # made at the gateway, the answer lost
+    listed = gateway.list_refunds(tx_ref)
+
+    assert [(r.amount, r.currency, r.transaction_reference, r.status) for r in listed] == [
+        (50_025, "NGN", tx_ref, "processed"),
+        (60_000, "NGN", tx_ref, "processed"),
+    ]
+    assert listed[0].id == first.id  # oldest first
+    assert gateway.list_refunds(initialized(gateway)) == []  # an unpaid payment has none
+
+
 def test_refunding_an_unpaid_payment_is_refused(gateway: FlutterwaveGateway, emulator: ServedEmulator) -> None:
     tx_ref = initialized(gateway)
     control(emulator, f"transactions/{tx_ref}/decline")

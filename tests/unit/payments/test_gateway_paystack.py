@@ -329,6 +329,39 @@ def test_an_unknown_refund_is_not_found(gateway: PaystackGateway) -> None:
         gateway.get_refund("999")
 
 
+def test_a_refund_whose_answer_was_lost_is_in_the_transactions_listing(
+    gateway: PaystackGateway, emulator: RunningEmulator
+) -> None:
+    control(emulator, "config", auto_process_refunds=False)
+    reference = paid(gateway, emulator, 250_000)
+    other = paid(gateway, emulator, 250_000)
+    first = gateway.refund(reference=reference, amount=50_000)
+    gateway.refund(reference=other, amount=70_000)
+    control(emulator, "faults", operation="refund", mode="lost")
+
+    with pytest.raises(GatewayUnavailable):
+        gateway.refund(reference=reference, amount=60_000)  # made at the gateway, the answer lost
+    listed = gateway.list_refunds(reference)
+
+    assert [(r.amount, r.transaction_reference, r.status) for r in listed] == [
+        (50_000, reference, "pending"),
+        (60_000, reference, "pending"),
+    ]
+    assert listed[0].id == first.id  # oldest first
+
+
+def test_a_refund_that_needs_attention_reads_as_such(gateway: PaystackGateway, emulator: RunningEmulator) -> None:
+    control(emulator, "config", auto_process_refunds=False)
+    reference = paid(gateway, emulator, 250_000)
+    refund = gateway.refund(reference=reference)
+
+    control(emulator, f"refunds/{refund.id}/needs-attention")
+
+    fetched = gateway.get_refund(refund.id)
+    assert (fetched.status, fetched.gateway_status) == ("needs_attention", "needs-attention")
+    assert gateway.list_refunds(reference)[0].status == "needs_attention"
+
+
 # --- banks, accounts, transfers --------------------------------------------------------
 
 

@@ -28,7 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "gateways": {"domain", "settings", "observability", "clock"},
     "repositories": {"models", "domain", "cursors", "clock", "ids", "settings", "observability"},
     "messages": {"settings", "aws", "observability"},
-    "consumers": {"messages", "observability", "domain"},
+    # settings: the FAULT_INJECTION switch of the fault-storm test (off unless set; absent from template.yaml)
+    "consumers": {"messages", "observability", "domain", "settings"},
     "aws": {"settings"},
     "storage": {"aws", "settings", "domain"},
     "mailer": {"aws", "domain"},

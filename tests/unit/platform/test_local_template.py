@@ -134,7 +134,14 @@ def test_both_gateways_are_wired_to_the_functions_that_call_them(monkeypatch: py
     }
     assert receiver.environment["FLUTTERWAVE_SECRET_HASH_PARAMETER"] == "/marketplace/dev/flutterwave-secret-hash"
     assert "FLUTTERWAVE_SECRET_PARAMETER" not in receiver.environment  # the hash only: the receiver calls no API
-    callers = ("CheckoutFunction", "PaymentsFunction", "ReconcilerFunction", "WalletFunction", "PayoutsWorkerFunction")
+    callers = (
+        "CheckoutFunction",
+        "PaymentsFunction",
+        "ReconcilerFunction",
+        "RefundReconcilerFunction",
+        "WalletFunction",
+        "PayoutsWorkerFunction",
+    )
     for name in callers:
         environment = functions[name].environment
         assert environment["FLUTTERWAVE_BASE_URL"] == "http://127.0.0.1:7404/v3", name

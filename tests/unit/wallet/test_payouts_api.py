@@ -84,7 +84,7 @@ def test_no_payout_account_yet_is_404(gateway: FakeGateway, api: WalletApi) -> N
     assert body["status"] == 404
 
 
-def test_a_payout_holds_the_amount_and_queues_the_transfer(
+def test_a_payout_takes_the_amount_at_the_request_and_queues_the_transfer(
     gateway: FakeGateway, api: WalletApi, aws_resources: AwsResources
 ) -> None:
     a_sale(gateway, "cr_ada", 500000)  # 475000 available
@@ -97,7 +97,7 @@ def test_a_payout_holds_the_amount_and_queues_the_transfer(
     assert (payout["amount"], payout["currency"]) == (200000, "NGN")
     assert set(payout) >= {"id", "amount", "currency", "status", "created_at", "updated_at"}
     balance = wallets_repo.get_balance("cr_ada", "NGN")
-    assert (balance.available, balance.on_hold) == (275000, 200000)
+    assert (balance.available, balance.on_hold) == (275000, 0)  # the money left at the request: nothing on hold
     assert drain_payouts_queue(aws_resources.queue_urls["PayoutsQueue"]) == [payout["id"]]
     _, listed = api.call("GET", "/wallet/payouts", as_user="cr_ada")
     assert [p["id"] for p in listed["items"]] == [payout["id"]]
@@ -141,7 +141,7 @@ def test_a_float_or_string_amount_is_422(gateway: FakeGateway, api: WalletApi) -
         assert status == 422
 
 
-def test_replaying_an_idempotency_key_returns_the_same_payout_and_holds_once(
+def test_replaying_an_idempotency_key_returns_the_same_payout_and_takes_the_money_once(
     gateway: FakeGateway, api: WalletApi, aws_resources: AwsResources
 ) -> None:
     a_sale(gateway, "cr_ada", 500000)
@@ -154,7 +154,7 @@ def test_replaying_an_idempotency_key_returns_the_same_payout_and_holds_once(
 
     assert (first_status, second_status) == (202, 202)
     assert second["id"] == first["id"]
-    assert wallets_repo.get_balance("cr_ada", "NGN").on_hold == 100000
+    assert wallets_repo.get_balance("cr_ada", "NGN").available == 475000 - 100000
     _, listed = api.call("GET", "/wallet/payouts", as_user="cr_ada")
     assert len(listed["items"]) == 1
 
@@ -171,7 +171,7 @@ def test_an_idempotency_key_reused_with_another_body_is_422(gateway: FakeGateway
 
     assert status == 422
     assert "Idempotency-Key" in body["detail"]
-    assert wallets_repo.get_balance("cr_ada", "NGN").on_hold == 100000
+    assert wallets_repo.get_balance("cr_ada", "NGN").available == 475000 - 100000
 
 
 def test_the_same_idempotency_key_of_two_creators_makes_two_payouts(gateway: FakeGateway, api: WalletApi) -> None:
@@ -185,4 +185,4 @@ def test_the_same_idempotency_key_of_two_creators_makes_two_payouts(gateway: Fak
     _, chidi = api.call("POST", "/wallet/payouts", as_user="cr_chidi", body=body, headers=headers)
 
     assert ada["id"] != chidi["id"]
-    assert wallets_repo.get_balance("cr_chidi", "NGN").on_hold == 100000
+    assert wallets_repo.get_balance("cr_chidi", "NGN").available == 475000 - 100000

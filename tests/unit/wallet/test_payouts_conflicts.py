@@ -9,6 +9,7 @@ import pytest
 
 from market.domain.payout import Payout
 from market.gateways.registry import reset_gateways
+from market.repositories import payouts as payouts_repo
 from market.repositories import wallets as wallets_repo
 from market.services import payouts
 from tests.fixtures.aws import AwsResources
@@ -49,7 +50,9 @@ def test_a_conflict_on_the_idempotency_key_answers_the_winners_payout_and_holds_
 
     assert status == 202, body
     assert body["id"] == winner[0].id
-    assert wallets_repo.get_balance(creator, "NGN").on_hold == 100000  # held once
+    balance = wallets_repo.get_balance(creator, "NGN")
+    assert balance.available == balance.lifetime_net - 100000  # taken out once
+    assert len(payouts_repo.list_creator_payouts(creator, 10, None).items) == 1
 
 
 def test_a_key_claimed_by_a_payout_not_visible_yet_is_409_not_a_500(

@@ -65,10 +65,10 @@ def test_the_consumer_initiates_one_transfer_referenced_by_the_payout_id(gateway
     transfer = gateway.transfers[payout.id]
     assert (transfer.amount, transfer.currency) == (200000, "NGN")
     assert status_of(payout.id) == "processing"
-    assert balance() == (275000, 200000, 0)
+    assert balance() == (275000, 0, 0)
 
 
-def test_transfer_success_pays_the_payout_out_of_on_hold_once(gateway: FakeGateway) -> None:
+def test_transfer_success_pays_the_payout_out_once(gateway: FakeGateway) -> None:
     payout = a_payout()
     run_payouts_worker(payout.id)
     gateway.set_transfer(payout.id, "success")
@@ -78,12 +78,9 @@ def test_transfer_success_pays_the_payout_out_of_on_hold_once(gateway: FakeGatew
 
     assert status_of(payout.id) == "paid"
     assert balance() == (275000, 0, 200000)
+    # Defect 9 (issue 13): one payout entry of -amount, never a "payout" credit into on_hold beside it.
     paid_entries = [e for e in wallets_repo.list_ledger(CREATOR, 50, None).items if e.payout_id == payout.id]
-    assert sorted((e.type, e.bucket, e.amount) for e in paid_entries) == [
-        ("payout", "available", -200000),
-        ("payout", "on_hold", -200000),
-        ("payout", "on_hold", 200000),
-    ]
+    assert [(e.type, e.bucket, e.amount) for e in paid_entries] == [("payout", "available", -200000)]
     assert wallet.audit(CREATOR) == []
 
 
@@ -95,7 +92,7 @@ def test_a_concurrent_repeat_of_transfer_success_settles_once_without_failing(ga
     assert stale is not None
     deliver_gateway_event("transfer.success", payout.id)
 
-    payouts._finalize(stale)  # its on_hold is gone: recognised as settled, not an error for SQS to retry
+    payouts._finalize(stale)  # its status moved on: recognised as settled, not an error for SQS to retry
 
     assert status_of(payout.id) == "paid"
     assert balance() == (275000, 0, 200000)
@@ -109,7 +106,7 @@ def test_a_success_webhook_the_gateway_does_not_confirm_changes_nothing(gateway:
     deliver_gateway_event("transfer.success", payout.id)
 
     assert status_of(payout.id) == "processing"
-    assert balance() == (275000, 200000, 0)
+    assert balance() == (275000, 0, 0)
 
 
 def test_a_transfer_that_succeeds_at_once_is_paid_by_the_consumer(gateway: FakeGateway) -> None:
@@ -132,8 +129,11 @@ def test_a_failed_transfer_gives_the_money_back_once(gateway: FakeGateway) -> No
 
     assert status_of(payout.id) == "failed"
     assert balance() == (475000, 0, 0)
-    reversals = [e for e in wallets_repo.list_ledger(CREATOR, 50, None).items if e.type == "payout_reversal"]
-    assert sorted((e.bucket, e.amount) for e in reversals) == [("available", 200000), ("on_hold", -200000)]
+    entries = [e for e in wallets_repo.list_ledger(CREATOR, 50, None).items if e.payout_id == payout.id]
+    assert sorted((e.type, e.bucket, e.amount) for e in entries) == [
+        ("payout", "available", -200000),
+        ("payout_reversal", "available", 200000),
+    ]
     assert wallet.audit(CREATOR) == []
 
 
@@ -191,7 +191,7 @@ def test_a_gateway_outage_fails_the_record_for_sqs_to_retry(
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
     assert status_of(payout.id) == "pending"
-    assert balance() == (275000, 200000, 0)
+    assert balance() == (275000, 0, 0)
 
 
 def test_a_transfer_event_for_an_unknown_reference_is_ignored(gateway: FakeGateway) -> None:
@@ -209,7 +209,7 @@ def test_a_transfer_whose_amount_differs_from_the_payout_changes_nothing(gateway
     deliver_gateway_event("transfer.success", payout.id)
 
     assert status_of(payout.id) == "processing"
-    assert balance() == (275000, 200000, 0)
+    assert balance() == (275000, 0, 0)
 
 
 def test_a_message_carrying_a_correlation_id_is_processed(gateway: FakeGateway) -> None:

@@ -12,12 +12,23 @@ Powertools' ``BatchProcessor``), continues the sender's correlation id, and is h
   which an alarm watches (``make redrive`` moves it back once mended).
 
 The other records of the batch are not redelivered.
+
+Fault injection (tests only): with the ``FAULT_INJECTION`` setting (JSON, e.g.
+``{"payments": 0.2, "delivery": 0.2, "seed": 7}``; absent from ``template.yaml``, so never on in a
+deployment) each record of the named consumer fails with that chance, as a ``TransientError``:
+half the time before its handler runs (nothing done), half the time after (all done, yet the record
+comes back): what a crash or a timeout does. The fault-storm test sets it on its own stack.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import random
+import threading
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -27,10 +38,48 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from market.domain.errors import TransientError
 from market.messages import CORRELATION_ATTRIBUTE, record_model
 from market.observability import logger
+from market.settings import get_settings
 
 BatchHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
 # Message fields that make useful log keys (ids, not bodies).
 _LOG_KEYS = ("gateway", "event", "reference", "refund_id", "order_id", "payout_id")
+
+
+class InjectedFault(TransientError):
+    """A failure the ``FAULT_INJECTION`` setting asked for (tests only)."""
+
+
+class _Faults:
+    def __init__(self, rates: dict[str, float], seed: int) -> None:
+        self.rates = rates
+        # Each worker process draws its own sequence, repeatable per seed.
+        self.random = random.Random(f"{seed}-{os.getpid()}")  # noqa: S311 - fault injection, not crypto
+        self.lock = threading.Lock()
+
+    def strike(self, name: str, stage: str) -> None:
+        rate = self.rates.get(name, 0.0)
+        if rate <= 0:
+            return
+        with self.lock:
+            hit = self.random.random() < rate / 2  # half of the rate before the handler, half after
+        if hit:
+            logger.warning("fault injected", consumer=name, stage=stage)
+            raise InjectedFault(f"fault injected {stage} the handler")
+
+
+@lru_cache(maxsize=1)
+def _faults() -> _Faults | None:
+    configured = get_settings().fault_injection
+    if not configured:
+        return None
+    values = json.loads(configured)
+    seed = int(values.pop("seed", 0))
+    return _Faults({str(name): float(rate) for name, rate in values.items()}, seed)
+
+
+def reset_faults() -> None:
+    """Read ``FAULT_INJECTION`` again (tests that change the settings)."""
+    _faults.cache_clear()
 
 
 def consumer[M](message_type: type[M], handle: Callable[[M], object], *, name: str) -> BatchHandler:
@@ -46,8 +95,13 @@ def consumer[M](message_type: type[M], handle: Callable[[M], object], *, name: s
         message: M = record.body
         keys = {key: value for key, value in asdict(message).items() if key in _LOG_KEYS and value}  # type: ignore[call-overload]
         logger.append_keys(**keys)
+        faults = _faults()
         try:
+            if faults is not None:
+                faults.strike(name, "before")
             handle(message)
+            if faults is not None:
+                faults.strike(name, "after")
         except TransientError as error:
             logger.warning("message will be retried", consumer=name, reason=error.detail)
             raise

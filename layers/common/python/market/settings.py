@@ -142,6 +142,29 @@ class Settings(BaseModel):
     pending_order_reverify_minutes: int = Field(default=10, alias="PENDING_ORDER_REVERIFY_MINUTES")
     order_expiry_hours: int = Field(default=24, alias="ORDER_EXPIRY_HOURS")
 
+    # Abuse bounds on checkout (template parameters; generous locally, see localdev/parameters.json)
+    max_pending_orders_per_buyer: int = Field(default=10, alias="MAX_PENDING_ORDERS_PER_BUYER")
+
+    # Refunds: a creator refunds within this many days of payment (an admin at any time)
+    refund_window_days: int = Field(default=30, alias="REFUND_WINDOW_DAYS")
+    # A refund whose gateway answer was lost and that the gateway still does not list after this long
+    # was never made: it is closed as failed (its amount and reservation are freed).
+    refund_unclear_after_minutes: int = Field(default=15, alias="REFUND_UNCLEAR_AFTER_MINUTES")
+
+    # Reconcilers (scheduled): each run stops at its time budget and goes on from its cursor next time.
+    reconciler_budget_seconds: float = Field(default=75.0, alias="RECONCILER_BUDGET_SECONDS")
+    reconciler_concurrency: int = Field(default=8, alias="RECONCILER_CONCURRENCY")
+    # A first check of a new marker gets up to this share of the budget before the sweep of older ones.
+    reconciler_fresh_share: float = Field(default=0.5, alias="RECONCILER_FRESH_SHARE")
+    # Where a reconciler with no cursor yet (its first run) starts looking, in days back; from then on its
+    # cursor keeps the oldest day that still holds markers, so a later downtime of any length strands nothing.
+    reconciler_first_lookback_days: int = Field(default=35, alias="RECONCILER_FIRST_LOOKBACK_DAYS")
+
+    # Tests only (the fault-storm stack sets it; absent from template.yaml): JSON such as
+    # {"payments": 0.2, "delivery": 0.2, "seed": 7}: each consumer record fails with that chance,
+    # before or after its handler ran (market.consumers).
+    fault_injection: OptionalStr = Field(default=None, alias="FAULT_INJECTION")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -5,6 +5,16 @@ An order is created ``pending`` with a gateway reference; a verified payment mak
 make it ``partially_refunded`` or ``refunded``. The buyer, the product's creator and admins see it;
 while it is paid or partially refunded it gives its buyer the file.
 
+A gateway lets a buyer pay on the same reference after a decline or after the order expired, so a
+verified success settles a ``failed`` or ``expired`` order too (DESIGN "Paying after a failed
+attempt"): nothing about closing an order unpaid may make a later settlement impossible.
+``paid_at`` is the gateway's time of payment, never earlier than ``created_at`` (the gateway keeps
+whole seconds, our clock milliseconds).
+
+Each initialize attempt of the checkout has its own reference (``checkout_attempt`` counts them):
+a replay after an initialize whose answer was lost starts a fresh attempt instead of repeating a
+reference the gateway already holds.
+
 Pricing (DESIGN part 2): ``list_price`` is the product's price when ordered (or the buyer's own
 amount for pay-what-you-want), ``discount_amount`` what a ``discount_code`` took off it, and
 ``amount = list_price - discount_amount`` what is charged (the platform fee is taken from it). An
@@ -15,16 +25,19 @@ order whose amount is 0 is ``paid`` at once with ``gateway`` ``none``. A guest o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
+from market.clock import parse_iso
+from market.domain.errors import Conflict
 from market.domain.guest import guest_token_matches
 from market.domain.money import Money
 from market.domain.user import Caller
 
 OrderStatus = Literal["pending", "paid", "failed", "expired", "refunded", "partially_refunded"]
 
-# The statuses a verified payment may settle an order from.
-SETTLEABLE: tuple[OrderStatus, ...] = ("pending", "expired")
+# The statuses a verified payment may settle an order from: a buyer may pay after a decline or expiry.
+SETTLEABLE: tuple[OrderStatus, ...] = ("pending", "failed", "expired")
 # The statuses a pending order may be closed to without a payment, and where it must be then.
 CLOSED_UNPAID: tuple[OrderStatus, ...] = ("failed", "expired")
 # Statuses in which the buyer may download the file.
@@ -33,6 +46,12 @@ ACCESS_STATUSES: tuple[OrderStatus, ...] = ("paid", "partially_refunded")
 REFUNDABLE: tuple[OrderStatus, ...] = ("paid", "partially_refunded")
 # The gateway of an order with nothing to charge.
 NO_GATEWAY = "none"
+
+
+class TooManyPendingOrders(Conflict):
+    """409: the buyer already has as many unpaid orders open as allowed (pay or let one expire first)."""
+
+    slug = "too-many-pending-orders"
 
 
 def moves_from(new_status: OrderStatus) -> tuple[OrderStatus, ...]:
@@ -70,6 +89,7 @@ class Order:
     net_amount: int | None = None
     refunded_amount: int = 0
     delivery_email_sent_at: str | None = None
+    checkout_attempt: int = 1
 
     @classmethod
     def new_pending(
@@ -142,3 +162,12 @@ class Order:
 
     def refundable_by(self, caller: Caller) -> bool:
         return caller.user_id == self.creator_id or caller.is_admin
+
+    def paid_at_for(self, gateway_paid_at: datetime | None, now: datetime) -> datetime:
+        """When the order counts as paid: the gateway's time (ours when it gives none), never before ``created_at``."""
+        return max(gateway_paid_at or now, parse_iso(self.created_at))
+
+
+def attempt_subject(order_id: str, attempt: int) -> str:
+    """What a gateway's reference of checkout attempt ``attempt`` is made from (the first: the order id itself)."""
+    return order_id if attempt <= 1 else f"{order_id}-{attempt}"

@@ -5,6 +5,13 @@ period) and ``on_hold`` (payouts in flight). Every change is a list of ``Movemen
 ledger entry of one bucket; ``Balance.apply`` is the one place a change is computed, so for every
 bucket the sum of the ledger equals the balance. No bucket may go below zero, with one exception:
 a refund may take ``available`` below zero (payouts then wait until it is positive again).
+
+``reserved`` is not a bucket and has no ledger entries: it is the net debit of refunds in flight
+(requested at the gateway, not yet processed or failed). A refund reserves its debit when it is
+requested and releases it in the transaction that debits the wallet (or gives up); payouts may only
+take what ``available`` holds beyond ``reserved``, so money promised to a refund cannot leave first.
+A creator's refund must also be covered: ``available + pending - reserved`` stays at or above zero
+after its reservation (``require_cover``).
 """
 
 from __future__ import annotations
@@ -56,6 +63,10 @@ class WalletChange:
     lifetime: dict[str, int] = field(default_factory=dict)
     # Only refunds may take ``available`` below zero (recorded as such); payouts never can.
     allow_negative_available: bool = False
+    # Added to ``reserved`` (refund debits in flight): + when a refund is requested, - when it ends.
+    reserve: int = 0
+    # The wallet must cover the change: available + pending - reserved >= 0 afterwards (a creator's refund).
+    require_cover: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,7 @@ class Balance:
     lifetime_net: int = 0
     lifetime_paid_out: int = 0
     lifetime_refunds: int = 0
+    reserved: int = 0
     version: int = 0
 
     def bucket(self, name: str) -> int:
@@ -91,8 +103,13 @@ class Balance:
 
     @property
     def covers(self) -> Money:
-        """What the wallet holds that a refund's debit may come from: available + pending."""
-        return Money(self.available + self.pending, self.currency)
+        """What the wallet holds that a refund's debit may come from: available + pending, less what is reserved."""
+        return Money(self.available + self.pending - self.reserved, self.currency)
+
+    @property
+    def spendable(self) -> Money:
+        """What a payout may take: available beyond the refund debits in flight."""
+        return Money(self.available - self.reserved, self.currency)
 
     def apply(
         self, change: WalletChange, *, now: str, new_entry_id: Callable[[], str]
@@ -123,12 +140,16 @@ class Balance:
             if name not in LIFETIME_FIELDS:
                 raise ValueError(f"unknown lifetime field {name}")
             lifetime[name] += delta
+        # A reservation never goes below zero (refunds requested before reservations existed release 0).
+        reserved = max(0, self.reserved + change.reserve)
         if values["on_hold"] < 0 or values["pending"] < 0:
             raise InsufficientFunds("The wallet does not hold this amount.")
-        overdrawn = values["available"] < 0 and values["available"] < self.available
+        overdrawn = values["available"] - reserved < 0 and values["available"] < self.available
         if overdrawn and not change.allow_negative_available:
             raise InsufficientFunds()
-        after = replace(self, **values, **lifetime, version=self.version + 1)  # type: ignore[arg-type]
+        if change.require_cover and values["available"] + values["pending"] - reserved < 0:
+            raise InsufficientFunds("The wallet does not cover this refund.")
+        after = replace(self, **values, **lifetime, reserved=reserved, version=self.version + 1)  # type: ignore[arg-type]
         return after, entries
 
 

@@ -27,7 +27,8 @@ from market.domain.errors import GatewayError, TransientError
 PaymentStatus = Literal["success", "failed", "abandoned", "pending", "reversed"]
 """``success`` is the only status that means paid. ``pending`` covers every in-between state."""
 
-RefundStatus = Literal["pending", "processed", "failed"]
+RefundStatus = Literal["pending", "needs_attention", "processed", "failed"]
+"""``needs_attention``: the gateway cannot finish the refund without help (e.g. the customer's bank details)."""
 TransferStatus = Literal["pending", "success", "failed", "reversed"]
 
 
@@ -188,6 +189,10 @@ class PaymentGateway(Protocol):
         ...
 
     def get_refund(self, refund_id: str) -> RefundResult: ...
+
+    def list_refunds(self, reference: str) -> list[RefundResult]:
+        """Every refund of the payment ``reference``, oldest first (how a refund whose answer was lost is found)."""
+        ...
 
     def list_banks(self, currency: str) -> list[Bank]: ...
 

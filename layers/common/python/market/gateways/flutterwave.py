@@ -73,6 +73,7 @@ GATEWAY_NAME: Final = "flutterwave"
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 MAX_CONNECT_TIMEOUT_SECONDS: Final = 3.05
 MAX_TRANSFER_PAGES: Final = 10
+MAX_REFUND_PAGES: Final = 10
 RECIPIENT_SEPARATOR: Final = ":"
 DEFAULT_NARRATION: Final = "Payout"
 # The country whose banks take each currency (GET /banks/{country}).
@@ -183,6 +184,12 @@ class _PageInfo(_Lenient):
 
 class _ListMeta(_Lenient):
     page_info: _PageInfo = Field(default_factory=_PageInfo)
+
+
+class _RefundList(_Lenient):
+    status: Literal["success"]
+    data: list[_RefundFetched]
+    meta: _ListMeta = Field(default_factory=_ListMeta)
 
 
 class _TransferList(_Lenient):
@@ -353,6 +360,36 @@ class FlutterwaveGateway:
             gateway_status=data.status,
             created_at=data.created_at,
         )
+
+    def list_refunds(self, reference: str) -> list[RefundResult]:
+        """Every refund of the payment ``reference``: ``GET /refunds?id=<transaction id>``, every page, oldest first."""
+        _require(reference, "reference")
+        try:
+            paid = self.verify(reference)
+        except GatewayNotFound:
+            return []  # no payment, so no refund of it
+        found: list[RefundResult] = []
+        for page in range(1, MAX_REFUND_PAGES + 1):
+            params = {"id": paid.gateway_id, "page": str(page)}
+            response = self._send("GET", "/refunds", params=params, operation="list_refunds")
+            listed = self._parse(response, _RefundList, operation="list_refunds")
+            found.extend(
+                RefundResult(
+                    gateway=self.name,
+                    id=str(item.id),
+                    transaction_reference=paid.reference,
+                    amount=self._exact(item.amount_refunded, item.currency or paid.currency, "list_refunds"),
+                    currency=item.currency or paid.currency,
+                    status=_REFUND_STATUSES.get(item.status.strip().lower(), "pending"),
+                    gateway_status=item.status,
+                    created_at=item.created_at,
+                )
+                for item in listed.data
+                if str(item.transaction_id) == paid.gateway_id  # keep this transaction's, filtered or not
+            )
+            if not listed.data or page >= listed.meta.page_info.total_pages:
+                break
+        return sorted(found, key=lambda refund: int(refund.id))  # ids grow with time
 
     # --- banks and payouts ------------------------------------------------------------
 

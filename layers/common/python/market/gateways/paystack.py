@@ -48,6 +48,8 @@ RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 MAX_CONNECT_TIMEOUT_SECONDS: Final = 3.05
 BANKS_PAGE_SIZE: Final = 100
 MAX_BANK_PAGES: Final = 20
+REFUNDS_PAGE_SIZE: Final = 100
+MAX_REFUND_PAGES: Final = 10
 
 # Paystack's recipient type per currency (PAYSTACK.md §6); KES could also be mobile_money.
 RECIPIENT_TYPES: Final = {"NGN": "nuban", "GHS": "ghipss", "KES": "kepss", "ZAR": "basa"}
@@ -67,7 +69,7 @@ _REFUND_STATUSES: Final[dict[str, RefundStatus]] = {
     "failed": "failed",
     "pending": "pending",
     "processing": "pending",
-    "needs-attention": "pending",
+    "needs-attention": "needs_attention",
 }
 _TRANSFER_STATUSES: Final[dict[str, TransferStatus]] = {
     "success": "success",
@@ -149,6 +151,18 @@ class _RefundFetched(_Lenient):
     status: str
     transaction_reference: str
     created_at: datetime | None = Field(default=None, validation_alias=AliasChoices("createdAt", "created_at"))
+
+
+class _RefundPageMeta(_Lenient):
+    page: int | None = None
+    pageCount: int | None = None  # Paystack's name
+
+
+class _RefundList(_Lenient):
+    status: bool
+    message: str = ""
+    data: list[_RefundFetched]
+    meta: _RefundPageMeta | None = None
 
 
 class _Bank(_Lenient):
@@ -323,6 +337,22 @@ class PaystackGateway:
     def get_refund(self, refund_id: str) -> RefundResult:
         _require(refund_id, "refund_id")
         data = self._call("GET", f"/refund/{_segment(refund_id)}", _RefundFetched, operation="get_refund")
+        return self._refund(data)
+
+    def list_refunds(self, reference: str) -> list[RefundResult]:
+        """``GET /refund?transaction=<reference>`` (newest first at Paystack), every page; oldest first here."""
+        _require(reference, "reference")
+        found: list[RefundResult] = []
+        for page in range(1, MAX_REFUND_PAGES + 1):
+            params: dict[str, str | int] = {"transaction": reference, "perPage": REFUNDS_PAGE_SIZE, "page": page}
+            response = self._send("GET", "/refund", params=params, operation="list_refunds")
+            listed = self._parse(response, _RefundList, operation="list_refunds")
+            found.extend(self._refund(item) for item in listed.data)
+            if not listed.meta or not listed.meta.pageCount or page >= listed.meta.pageCount:
+                break
+        return sorted(found, key=lambda refund: int(refund.id) if refund.id.isdigit() else 0)  # ids grow with time
+
+    def _refund(self, data: _RefundFetched) -> RefundResult:
         return RefundResult(
             gateway=self.name,
             id=str(data.id),

@@ -10,7 +10,17 @@
 - pending marker: ``PENDING#<yyyy-mm-dd>`` / ``<created_at>#<order id>`` while the order is
   pending: the reconciler's worklist, removed in the transaction that settles, fails or expires it.
 - idempotency key: ``IDEMPOTENCY#<scope>#<caller>#<key>`` / ``IDEMPOTENCY`` -> the order (or
-  payout) it created and a hash of the request, written in the same transaction.
+  payout, or refund) it created and a hash of the request, written in the same transaction.
+- open orders of a buyer: ``OPENORDERS#<buyer>`` / ``COUNT``: how many of the buyer's orders are
+  pending. The order's creation adds 1 (conditioned on staying within the limit), the transaction
+  that moves it out of ``pending`` takes 1 off; no other write touches it.
+- early event: ``EARLY#<gateway>#<reference>`` / ``<event>#<subject>``: a gateway event that came
+  before the record it concerns (no order has the reference, or no refund of ours matches the
+  gateway's); the path that creates the record applies it, and TTL removes what never matched.
+- reconciler cursor: ``RECONCILER#<worklist>`` / ``CURSOR``: where a scheduled sweep of a
+  day-partitioned worklist (pending orders, open refunds) goes on from.
+- one checkout attempt after another: each has its own reference (``REF#`` item), the order keeps
+  the latest in ``reference`` and counts them in ``checkout_attempt``.
 """
 
 from __future__ import annotations
@@ -50,6 +60,22 @@ def idempotency_pk(scope: str, caller_id: str, key: str) -> str:
     return f"IDEMPOTENCY#{scope}#{caller_id}#{key}"
 
 
+def open_orders_pk(buyer_id: str) -> str:
+    return f"OPENORDERS#{buyer_id}"
+
+
+def early_event_pk(gateway: str, reference: str) -> str:
+    return f"EARLY#{gateway}#{reference}"
+
+
+def reconciler_pk(worklist: str) -> str:
+    return f"RECONCILER#{worklist}"
+
+
+OPEN_ORDERS_SK = "COUNT"
+CURSOR_SK = "CURSOR"
+
+
 class OrderItem(TableModel):
     id = UnicodeAttribute(attr_name="order_id")
     buyer_id = UnicodeAttribute(null=True)  # absent: a guest order
@@ -76,6 +102,7 @@ class OrderItem(TableModel):
     refunded_amount = NumberAttribute(null=True)
     # Set by the delivery consumer (with a condition) when the email went out.
     delivery_email_sent_at = UnicodeAttribute(null=True)
+    checkout_attempt = NumberAttribute(null=True)
 
 
 class ReferenceItem(TableModel):
@@ -108,3 +135,26 @@ class IdempotencyItem(TableModel):
     request_hash = UnicodeAttribute()
     resource_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
+
+
+class OpenOrdersItem(TableModel):
+    open = NumberAttribute(default=0)
+
+
+class EarlyEventItem(TableModel):
+    gateway = UnicodeAttribute()
+    reference = UnicodeAttribute()
+    event = UnicodeAttribute()
+    subject = UnicodeAttribute(null=True)
+    received_at = UnicodeAttribute()
+
+
+class ReconcilerCursorItem(TableModel):
+    worklist = UnicodeAttribute()
+    first_day = UnicodeAttribute()
+    day = UnicodeAttribute()
+    after = UnicodeAttribute(null=True)
+    oldest_seen = UnicodeAttribute(null=True)
+    fresh_after = UnicodeAttribute(null=True)
+    sweeps = NumberAttribute(default=0)
+    updated_at = UnicodeAttribute()

@@ -2,10 +2,11 @@
 
 - payout: ``PAYOUT#<id>`` / ``PAYOUT``; GSI1 ``CREATOR_PAYOUTS#<creator>`` / ``<created_at>#<id>``
   (the creator's payouts, newest first). The payout id is also the gateway transfer reference,
-  so a transfer webhook finds its payout with one read. Status: ``pending`` (the money is on
-  hold, no transfer yet), ``processing`` (transfer initiated), ``paid``, ``failed``, ``reversed``.
-  The payout is written in the same transaction that moves its amount from ``available`` to
-  ``on_hold``, and every later status change rides in the transaction that moves the money.
+  so a transfer webhook finds its payout with one read. Status: ``pending`` (no transfer yet),
+  ``processing`` (transfer initiated), ``paid``, ``failed``, ``reversed``. The payout is written in
+  the same transaction that takes its amount out of ``available`` (``held``: payouts made before
+  that model held it in ``on_hold``), and every later status change rides in the transaction
+  that moves money, if any.
 - payout account: ``WALLET#<creator>`` / ``PAYOUT_ACCOUNT#<currency>``: one per currency, with the
   gateway the creator chose to be paid out through, the resolved bank account (masked number,
   account name) and that gateway's transfer recipient code. The recipient code is all a transfer
@@ -16,7 +17,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 
 from market.models.base import TableModel
 
@@ -50,6 +51,7 @@ class PayoutItem(TableModel):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
+    held = BooleanAttribute(null=True)  # absent: a payout of the old model (its amount in on_hold)
 
 
 class PayoutAccountItem(TableModel):

@@ -1,7 +1,8 @@
 """Creator money: balances, the ledger beside them, sales counters, holds.
 
 - balance: ``WALLET#<creator>`` / ``BALANCE#<currency>``: available, pending, on_hold_for_payouts,
-  lifetime totals and a ``version`` that every change conditions on and increments.
+  lifetime totals, ``reserved`` (net debits of refunds in flight: no ledger entries) and a
+  ``version`` that every change conditions on and increments.
 - ledger entry: ``WALLET#<creator>`` / ``LEDGER#<created_at>#<id>``: one movement of one bucket
   (available, pending or on_hold). For every wallet and bucket, the sum of the entries equals the
   balance; a movement between buckets is two entries in the same transaction.
@@ -46,6 +47,7 @@ class WalletBalanceItem(TableModel):
     lifetime_net = NumberAttribute(default=0)
     lifetime_paid_out = NumberAttribute(default=0)
     lifetime_refunds = NumberAttribute(default=0)
+    reserved = NumberAttribute(default=0)
     version = NumberAttribute(default=0)
     updated_at = UnicodeAttribute(null=True)
 

@@ -1,7 +1,8 @@
 """Orders, payment references, verified transactions and the reconciler's worklist.
 
 Keys are documented in ``market.models.order``. Creating an order writes the order, its
-reference, its pending marker and (when given) its idempotency key in one transaction.
+reference, its pending marker, the buyer's open-order count and (when given) its idempotency key
+in one transaction; every move out of ``pending`` takes the count down in its own transaction.
 """
 
 from __future__ import annotations
@@ -18,17 +19,22 @@ from market import clock
 from market.cursors import decode_cursor, encode_cursor
 from market.domain.errors import TransientError
 from market.domain.guest import guest_email_key
-from market.domain.order import CLOSED_UNPAID, Order, OrderStatus, moves_from
+from market.domain.order import CLOSED_UNPAID, Order, OrderStatus, TooManyPendingOrders, attempt_subject, moves_from
 from market.models.base import from_domain, to_domain
 from market.models.order import (
+    OPEN_ORDERS_SK,
     ORDER_SK,
     REF_SK,
     TXN_SK,
+    EarlyEventItem,
+    OpenOrdersItem,
     OrderItem,
     PendingOrderMarker,
     ReferenceItem,
     TransactionItem,
+    early_event_pk,
     guest_orders_pk,
+    open_orders_pk,
     order_pk,
     pending_pk,
     reference_pk,
@@ -74,16 +80,41 @@ def pending_marker_key(order: Order) -> PendingOrderMarker:
     return PendingOrderMarker(pending_pk(order.created_at[:10]), f"{order.created_at}#{order.id}")
 
 
+def _open_orders_key(buyer_id: str) -> OpenOrdersItem:
+    return OpenOrdersItem(open_orders_pk(buyer_id), OPEN_ORDERS_SK)
+
+
+def _open_orders_op(buyer_id: str, max_open: int | None) -> TxOp:
+    """One more pending order for the buyer, refused (``open_orders``) when that would pass ``max_open``."""
+    actions: list[Any] = [OpenOrdersItem.open.add(1)]
+    if max_open is None:
+        return TxOp("open_orders", lambda tx: tx.update(_open_orders_key(buyer_id), actions=actions))
+    condition = OpenOrdersItem.open.does_not_exist() | (OpenOrdersItem.open < max_open)
+    return TxOp("open_orders", lambda tx: tx.update(_open_orders_key(buyer_id), actions=actions, condition=condition))
+
+
+def _reference_op(order: Order, reference: str) -> TxOp:
+    item = ReferenceItem(
+        reference_pk(order.gateway, reference), REF_SK, order_id=order.id, gateway=order.gateway, reference=reference
+    )
+    return TxOp("reference", lambda tx: tx.save(item, condition=ReferenceItem.PK.does_not_exist()))
+
+
 # ---------------------------------------------------------------- create
 
 
 def create_order(
-    order: Order, *, idempotency: IdempotentRequest | None = None, extra_ops: Sequence[TxOp] = ()
+    order: Order,
+    *,
+    idempotency: IdempotentRequest | None = None,
+    max_open: int | None = None,
+    extra_ops: Sequence[TxOp] = (),
 ) -> Order:
     """Write a new pending order with its reference and pending marker in one transaction.
 
     With ``idempotency``, a replay of the same request returns the order it created; the same key
-    with another request raises ``IdempotencyKeyReused``. ``extra_ops`` ride in the same transaction
+    with another request raises ``IdempotencyKeyReused``. With ``max_open``, a buyer who already has
+    that many pending orders gets ``TooManyPendingOrders``. ``extra_ops`` ride in the same transaction
     (a discount code's use: ``OperationRejected`` names it when its condition fails). A free order
     (paid at once, gateway ``none``) has no payment reference and no pending marker.
     """
@@ -98,32 +129,38 @@ def create_order(
         ),
         order,
     )
-    reference = ReferenceItem(
-        reference_pk(order.gateway, order.reference),
-        REF_SK,
-        order_id=order.id,
-        gateway=order.gateway,
-        reference=order.reference,
-    )
     marker = pending_marker_key(order)
     marker.order_id = order.id
     marker.created_at = order.created_at
     ops = [
         TxOp("order", lambda tx: tx.save(item, condition=OrderItem.PK.does_not_exist())),
-        TxOp("reference", lambda tx: tx.save(reference, condition=ReferenceItem.PK.does_not_exist())),
+        _reference_op(order, order.reference),
         TxOp("marker", lambda tx: tx.save(marker)),
     ]
     if order.is_free:
         ops = ops[:1]  # nothing to pay: no reference to match a payment, nothing for the reconciler
+    if order.buyer_id and order.status == "pending":
+        ops.append(_open_orders_op(order.buyer_id, max_open))
     ops.extend(extra_ops)
     if idempotency is None:
-        write(ops)
+        try:
+            write(ops)
+        except OperationRejected as rejected:
+            _raise_for_open_orders(rejected, max_open)
+            raise
         return order
     ops.append(idempotency_op(idempotency, resource_id=order.id, created_at=order.created_at))
-    return _create_idempotently(order, ops, idempotency)
+    return _create_idempotently(order, ops, idempotency, max_open)
 
 
-def _create_idempotently(order: Order, ops: list[TxOp], idempotency: IdempotentRequest) -> Order:
+def _raise_for_open_orders(rejected: OperationRejected, max_open: int | None) -> None:
+    if "open_orders" in rejected.failed:
+        raise TooManyPendingOrders(
+            f"You already have {max_open} unpaid orders open: pay one, or wait until one expires."
+        ) from None
+
+
+def _create_idempotently(order: Order, ops: list[TxOp], idempotency: IdempotentRequest, max_open: int | None) -> Order:
     """Write the order and claim its key, or answer the order of the request that claimed the key first.
 
     Two requests with one key at the same moment: on real DynamoDB the loser's transaction is cancelled
@@ -135,6 +172,7 @@ def _create_idempotently(order: Order, ops: list[TxOp], idempotency: IdempotentR
             write(ops, conflict_retries=0)
         except OperationRejected as rejected:
             if "idempotency" not in rejected.failed:
+                _raise_for_open_orders(rejected, max_open)
                 raise
         except TransientError:
             pass  # a TransactionConflict: the other request's transaction holds the key right now
@@ -145,6 +183,37 @@ def _create_idempotently(order: Order, ops: list[TxOp], idempotency: IdempotentR
             return existing
         backoff(attempt, base=0.02)
     raise IdempotencyKeyInUse
+
+
+def new_checkout_attempt(order: Order, reference_for: Any) -> Order | None:
+    """Start checkout attempt ``order.checkout_attempt + 1`` with a fresh reference (and its ``REF#`` pointer),
+    before the gateway is asked; ``None`` when the order moved meanwhile (another attempt, a page, a payment).
+
+    ``reference_for(subject)`` is the gateway's reference format (``market.gateways.profiles``).
+    """
+    attempt = order.checkout_attempt + 1
+    reference = str(reference_for(attempt_subject(order.id, attempt)))
+    now = clock.iso(clock.now())
+    same_attempt = (
+        OrderItem.checkout_attempt.does_not_exist() | (OrderItem.checkout_attempt == 1)
+        if order.checkout_attempt <= 1
+        else OrderItem.checkout_attempt == order.checkout_attempt
+    )
+    condition = (OrderItem.status == "pending") & OrderItem.authorization_url.does_not_exist() & same_attempt
+    actions: list[Any] = [
+        OrderItem.reference.set(reference),
+        OrderItem.checkout_attempt.set(attempt),
+        OrderItem.updated_at.set(now),
+    ]
+    ops = [
+        TxOp("order", lambda tx: tx.update(order_key(order.id), actions=actions, condition=condition)),
+        _reference_op(order, reference),
+    ]
+    try:
+        write(ops)
+    except OperationRejected:
+        return None
+    return get_order(order.id)
 
 
 def replayed_order(request: IdempotentRequest) -> Order | None:
@@ -227,11 +296,19 @@ def set_guest_token_hash(order_id: str, token_hash: str) -> None:
     )
 
 
-def set_authorization_url(order_id: str, url: str) -> None:
-    order_key(order_id).update(
-        actions=[OrderItem.authorization_url.set(url), OrderItem.updated_at.set(clock.iso(clock.now()))],
-        condition=OrderItem.PK.exists(),
-    )
+def set_authorization_url(order_id: str, url: str, reference: str | None = None) -> bool:
+    """Keep the payment page of the attempt with ``reference``; False when the order has moved to another attempt."""
+    condition = OrderItem.PK.exists() if reference is None else OrderItem.reference == reference
+    try:
+        order_key(order_id).update(
+            actions=[OrderItem.authorization_url.set(url), OrderItem.updated_at.set(clock.iso(clock.now()))],
+            condition=condition,
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def add_close_pending(
@@ -244,7 +321,13 @@ def add_close_pending(
     platform_fee: int | None = None,
     net_amount: int | None = None,
 ) -> None:
-    """In ``tx``: move the order to ``new_status`` from a status the domain allows, and drop its pending marker."""
+    """In ``tx``: move the order to ``new_status`` from the status it was read in (one the domain allows), and
+    drop its pending marker; leaving ``pending`` takes the buyer's open-order count down.
+
+    Conditioned on the status read: a caller that loses a race reads the order again.
+    """
+    if order.status not in moves_from(new_status):
+        raise ValueError(f"an order that is {order.status} does not move to {new_status}")
     now = clock.iso(clock.now())
     actions: list[Any] = [OrderItem.status.set(new_status), OrderItem.updated_at.set(now)]
     if reason is not None:
@@ -255,17 +338,18 @@ def add_close_pending(
         actions.append(OrderItem.platform_fee.set(platform_fee))
     if net_amount is not None:
         actions.append(OrderItem.net_amount.set(net_amount))
-    allowed = OrderItem.status.is_in(*moves_from(new_status))
-    # With a code, the status read decides whether a use moves: the move is conditioned on exactly it.
-    condition = (OrderItem.status == order.status) & allowed if order.discount_code else allowed
-    tx.update(order_key(order.id), actions=actions, condition=condition)
-    tx.delete(pending_marker_key(order))
+    tx.update(order_key(order.id), actions=actions, condition=OrderItem.status == order.status)
+    if order.status == "pending":
+        tx.delete(pending_marker_key(order))
+        if order.buyer_id:
+            tx.update(_open_orders_key(order.buyer_id), actions=[OpenOrdersItem.open.add(-1)])
     _move_discount_use(tx, order, new_status)
 
 
 def _move_discount_use(tx: TransactWrite, order: Order, new_status: OrderStatus) -> None:
-    """In the transaction that moves the order: a failed or expired order gives its code's use back, and a late
-    payment of one takes it again (even past ``max_redemptions``: the order keeps its price)."""
+    """In the transaction that moves the order (conditioned on the status read): a failed or expired order gives
+    its code's use back, and a late payment of one takes it again (even past ``max_redemptions``: the order keeps
+    its price)."""
     if order.discount_code is None:
         return
     if order.status == "pending" and new_status in CLOSED_UNPAID:
@@ -276,6 +360,8 @@ def _move_discount_use(tx: TransactWrite, order: Order, new_status: OrderStatus)
 
 def close_pending(order: Order, new_status: OrderStatus, *, reason: str | None = None) -> bool:
     """Move a pending order to ``failed`` or ``expired``; False when it was no longer pending."""
+    if order.status != "pending":
+        return False
     try:
         write([TxOp("order", lambda tx: add_close_pending(tx, order, new_status, reason=reason))])
     except OperationRejected:
@@ -307,6 +393,39 @@ def transaction_record(
         paid_at=clock.iso(paid_at) if paid_at else None,
         verified_at=clock.iso(clock.now()),
     )
+
+
+# ---------------------------------------------------------------- early events
+
+
+EARLY_EVENT_TTL_SECONDS = 30 * 24 * 3600
+
+
+def record_early_event(gateway: str, reference: str, event: str, subject: str | None) -> None:
+    """Remember that ``event`` about ``reference`` came before the record it concerns (kept 30 days)."""
+    received = clock.iso(clock.now())
+    EarlyEventItem(
+        early_event_pk(gateway, reference),
+        f"{event}#{subject or '-'}",
+        gateway=gateway,
+        reference=reference,
+        event=event,
+        subject=subject,
+        received_at=received,
+        expires_at=clock.epoch_seconds() + EARLY_EVENT_TTL_SECONDS,
+    ).save()
+
+
+def early_events(gateway: str, reference: str) -> list[tuple[str, str | None]]:
+    """``(event, subject)`` of the events about ``reference`` that came before their record."""
+    items = EarlyEventItem.query(early_event_pk(gateway, reference), consistent_read=True)
+    return [(item.event, item.subject) for item in items]
+
+
+def clear_early_events(gateway: str, reference: str) -> None:
+    """Forget the early events of ``reference`` (their subject appeared and was applied)."""
+    for item in EarlyEventItem.query(early_event_pk(gateway, reference), consistent_read=True):
+        item.delete()
 
 
 # ---------------------------------------------------------------- delivery

@@ -114,11 +114,12 @@ def list_creator_payouts(creator_id: str, limit: int, cursor: str | None) -> Pay
 
 
 def in_flight_totals(creator_id: str) -> dict[str, int]:
-    """Per currency, the amount of the creator's payouts still pending or processing (an audit read)."""
+    """Per currency, the amount held in ``on_hold`` by the creator's payouts still in flight (an audit read):
+    only payouts of the old model hold money there."""
     totals: dict[str, int] = {}
     for item in PayoutItem.gsi1.query(creator_payouts_pk(creator_id)):
         payout = _payout(item)
-        if payout.in_flight:
+        if payout.in_flight and payout.held:
             totals[payout.currency] = totals.get(payout.currency, 0) + payout.amount
     return totals
 

@@ -155,3 +155,23 @@ class RefundOut(_Out):
 class RefundAcceptedOut(BaseModel):
     order_id: str
     refund: RefundOut
+
+
+class RefundDetailOut(_Out):
+    """One refund of an order as its creator and admins see it: with ``needs_attention`` and capture returns."""
+
+    id: str
+    order_id: str
+    kind: str
+    amount: int
+    currency: str
+    status: str = Field(validation_alias="public_status")
+    requested_by: str
+    note: str | None = Field(default=None, validation_alias="failure_reason")
+    created_at: str
+    updated_at: str
+    processed_at: str | None = None
+
+
+class RefundListOut(BaseModel):
+    items: list[RefundDetailOut]

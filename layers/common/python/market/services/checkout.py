@@ -1,4 +1,18 @@
-"""Checkout: turn a published product into a pending order and a gateway payment page."""
+"""Checkout: turn a published product into a pending order and a gateway payment page.
+
+- Abuse bounds: a buyer has at most ``max_pending_orders_per_buyer`` orders pending at once (409
+  ``too-many-pending-orders``: pay one or let it expire); the rate limits per IP and per account
+  are ``market.services.limits``. A replay creates nothing, so it counts against neither.
+- Recovery: each initialize attempt has its own reference, recorded (order and ``REF#`` pointer)
+  before the gateway is called. A replay of an order whose payment page was never stored (the
+  initialize failed or its answer was lost) starts the next attempt, so it answers the same order
+  with a usable ``authorization_url`` instead of repeating a reference the gateway already holds
+  (``duplicate_reference``). A page is stored only while its attempt is the order's current one.
+- Pricing (DESIGN part 2, ``market.domain.pricing``): the pay-what-you-want amount, the discount code
+  (its use reserved in the order's transaction), the free order (paid at once, gateway ``none``, no
+  payment page, delivered through the delivery queue). A guest order (no account) gets a guest token
+  and counts against the guest-checkout limits per address and per IP.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +20,13 @@ from dataclasses import dataclass, replace
 
 from market import clock, ids
 from market.domain.discount import CODE_PATTERN, Discount, normalise_code
-from market.domain.errors import FieldError, GatewayError, NotFound, ValidationFailed
+from market.domain.errors import FieldError, GatewayError, NotFound, TransientError, ValidationFailed
 from market.domain.guest import guest_email_key, new_guest_token
 from market.domain.order import Order
 from market.domain.pricing import new_order, price_order
 from market.domain.user import Caller
 from market.gateways import choice
-from market.gateways.profiles import DEFAULT_GATEWAY
+from market.gateways.profiles import DEFAULT_GATEWAY, profile
 from market.gateways.registry import get_gateway
 from market.observability import logger
 from market.repositories import discounts as discounts_repo
@@ -21,7 +35,7 @@ from market.repositories import users as users_repo
 from market.repositories.idempotency import IdempotentRequest
 from market.repositories.orders import IDEMPOTENCY_SCOPE, OrderPage
 from market.repositories.transactions import OperationRejected
-from market.services import catalog
+from market.services import catalog, limits
 from market.services.payments import enqueue_delivery, settle_order
 from market.settings import get_settings
 
@@ -38,6 +52,7 @@ def create_order(
     product_id: str,
     idempotency_key: str | None,
     gateway: str | None = None,
+    source_ip: str | None = None,
     *,
     amount: int | None = None,
     discount_code: str | None = None,
@@ -49,7 +64,8 @@ def create_order(
     ``caller`` ``None``: a guest order for ``email`` (its ``guest_token`` is in the answer). 422 on
     ``gateway`` for an unknown gateway, one the product does not accept, or one that cannot take the
     product's currency; on ``amount`` and ``discount_code`` as ``market.domain.pricing`` says; on
-    ``email`` when a guest gives none or a signed-in caller gives one.
+    ``email`` when a guest gives none or a signed-in caller gives one. A new order (not a replay)
+    counts against the rate limits of ``source_ip`` and of the caller's account (a guest's address).
     """
     _check_buyer_email(caller, email)
     fingerprint = {
@@ -67,7 +83,13 @@ def create_order(
     if idempotency is not None:
         existing = orders_repo.replayed_order(idempotency)
         if existing is not None:
-            return _answer(existing, replayed=True)
+            return _answer(existing)
+    if source_ip:
+        if caller is not None:
+            limits.check_order(caller.user_id, source_ip)
+        else:
+            limits.check_guest_checkout(email or "", source_ip)
+    settings = get_settings()
     product = catalog.get_product(product_id)
     if product is None:
         raise NotFound("No product has this id.")
@@ -91,13 +113,15 @@ def create_order(
     )
     extra = [discounts_repo.reserve_use_op(pricing.discount, now)] if pricing.discount else []
     try:
-        stored = orders_repo.create_order(order, idempotency=idempotency, extra_ops=extra)
+        stored = orders_repo.create_order(
+            order, idempotency=idempotency, max_open=settings.max_pending_orders_per_buyer, extra_ops=extra
+        )
     except OperationRejected as rejected:
         if "discount" in rejected.failed:  # the last use went to another order a moment ago (or it just ended)
             raise ValidationFailed([FieldError("discount_code", "This discount code can no longer be used.")]) from None
         raise
     if stored.id != order.id:  # the same key's request made its order a moment ago
-        return _answer(stored, replayed=True)
+        return _answer(stored)
     logger.info(
         "order created",
         order_id=stored.id,
@@ -139,22 +163,32 @@ def _discount_named(creator_id: str, code: str | None) -> Discount | None:
     return discounts_repo.get(creator_id, normalise_code(code))
 
 
-def _answer(order: Order, *, replayed: bool) -> Checkout:
+def _answer(order: Order) -> Checkout:
     """A replay answers the order its key made: a free one is delivered again (idempotent), a guest one gets a
     fresh token (only a hash is kept, so the first cannot be shown twice; it stops working)."""
     token = None
     if order.is_guest:
         token, token_hash = new_guest_token()
         orders_repo.set_guest_token_hash(order.id, token_hash)
-    if order.is_free and replayed:
+    if order.is_free:
         enqueue_delivery(order.id)  # covers a crash between the order and its delivery message
-    return replace(_with_payment_page(order), guest_token=token)
+    return replace(_with_payment_page(order, replay=True), guest_token=token)
 
 
-def _with_payment_page(order: Order) -> Checkout:
-    """Initialize the payment at the gateway once per order; a replay reuses the stored page."""
+def _with_payment_page(order: Order, *, replay: bool = False) -> Checkout:
+    """Initialize the payment at the gateway once per attempt; a replay reuses the stored page, or starts
+    the next attempt when none was stored."""
     if order.authorization_url or order.status != "pending" or order.is_free:
         return Checkout(order, order.authorization_url)
+    if replay:
+        attempt = orders_repo.new_checkout_attempt(order, profile(order.gateway).new_reference)
+        if attempt is None:
+            current = orders_repo.get_order(order.id) or order
+            if current.authorization_url or current.status != "pending":
+                return Checkout(current, current.authorization_url)
+            raise TransientError("The payment page of this order is being prepared; try again.")
+        logger.info("checkout attempt started", order_id=order.id, attempt=attempt.checkout_attempt)
+        order = attempt
     settings = get_settings()
     callback = f"{settings.public_api_url.rstrip('/')}/orders/{order.id}" if settings.public_api_url else None
     try:
@@ -166,10 +200,14 @@ def _with_payment_page(order: Order) -> Checkout:
             callback_url=callback,
             metadata={"order_id": order.id, "product_id": order.product_id},
         )
-    except GatewayError:
-        logger.warning("gateway initialize failed", order_id=order.id)
+    except (GatewayError, TransientError):
+        logger.warning("gateway initialize failed", order_id=order.id, attempt=order.checkout_attempt)
         raise
-    orders_repo.set_authorization_url(order.id, payment.authorization_url)
+    if not orders_repo.set_authorization_url(order.id, payment.authorization_url, order.reference):
+        current = orders_repo.get_order(order.id) or order
+        if current.authorization_url:
+            return Checkout(current, current.authorization_url)
+        raise TransientError("The payment page of this order is being prepared; try again.")
     refreshed = orders_repo.get_order(order.id) or order
     return Checkout(refreshed, payment.authorization_url)
 

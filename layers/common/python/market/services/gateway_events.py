@@ -32,7 +32,7 @@ def _refund(message: GatewayEventMessage) -> object:
     # ``reference`` is the order's payment; every open refund of it is checked with the gateway.
     from market.services import refunds
 
-    return refunds.on_refund_event(message.gateway, message.reference, message.refund_id)
+    return refunds.on_refund_event(message.gateway, message.reference, message.refund_id, message.event)
 
 
 def _refund_progress(message: GatewayEventMessage) -> object:
@@ -48,6 +48,7 @@ HANDLERS: dict[str, EventHandler] = {
     "transfer.reversed": _transfer,
     "refund.processed": _refund,
     "refund.failed": _refund,
+    "refund.needs_attention": _refund,
     "refund.pending": _refund_progress,
 }
 

@@ -8,6 +8,19 @@ mode, and then writes ONE transaction: the order pending->paid, the transaction 
 sales counters, and the removal of the pending marker. Afterwards, and also when the guard
 shows it was already settled, the order goes to the delivery queue, so a crash between the
 two steps still delivers.
+
+Money at the edges:
+- a verified success settles a ``failed`` or ``expired`` order too (a buyer paying on the same
+  page after a decline, or late): credited once, delivered;
+- a verified success of another amount or currency than the order's is never settled: the order
+  is ``failed`` and the captured money goes back through the gateway (``market.services.captures``:
+  a capture refund, the ``CapturedUnsettled`` metric and an error log an operator can alert on),
+  as does a success on a checkout attempt the order no longer uses;
+- ``paid_at`` is the gateway's time of payment, never earlier than the order's ``created_at``;
+- a success for a reference no order has is recorded as an early event.
+
+The reconciler (``reconcile_pending``) sweeps the pending markers within a time budget from a
+persisted cursor (``market.services.worklists``).
 """
 
 from __future__ import annotations
@@ -15,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -30,6 +44,8 @@ from market.repositories import orders as orders_repo
 from market.repositories import stats as stats_repo
 from market.repositories import wallets as wallets_repo
 from market.repositories.transactions import OperationRejected, TxOp
+from market.repositories.worklists import Marker
+from market.services import worklists
 from market.settings import Settings, get_settings
 
 
@@ -41,6 +57,7 @@ class Outcome(StrEnum):
     NOT_PAID = "not_paid"
     UNKNOWN_REFERENCE = "unknown_reference"
     NOT_PENDING = "not_pending"
+    SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
@@ -74,8 +91,11 @@ def settle_reference(gateway: str, reference: str, transaction_id: str | None = 
     order = orders_repo.order_for_reference(gateway, reference)
     if order is None:
         logger.warning("payment reference unknown", gateway=gateway, reference=reference)
+        orders_repo.record_early_event(gateway, reference, "payment.succeeded", None)
         _metric(Outcome.UNKNOWN_REFERENCE)
         return SettlementResult(Outcome.UNKNOWN_REFERENCE, None, "no order has this reference")
+    if reference != order.reference:
+        return _superseded_attempt(order, reference, transaction_id)
     return settle_order(order, transaction_id=transaction_id)
 
 
@@ -104,7 +124,10 @@ def settle_order(order: Order, *, transaction_id: str | None = None) -> Settleme
         return SettlementResult(Outcome.NOT_PAID, order, f"gateway status {verified.gateway_status}")
     problem = _mismatch(order, verified)
     if problem:
-        return _fail(order, Outcome.MISMATCH, problem)
+        result = _fail(order, Outcome.MISMATCH, problem)
+        if result.outcome == Outcome.MISMATCH and _money_differs(order, verified):
+            _return_capture(order, verified, problem)
+        return result
     return _settle(order, verified)
 
 
@@ -122,6 +145,33 @@ def _mismatch(order: Order, verified: VerifiedPayment) -> str | None:
     return None
 
 
+def _money_differs(order: Order, verified: VerifiedPayment) -> bool:
+    """Real money was captured for this reference, but not what the order asks (it goes back to the buyer)."""
+    return verified.reference == order.reference and (
+        verified.amount != order.amount or verified.currency != order.currency
+    )
+
+
+def _return_capture(order: Order, verified: VerifiedPayment, reason: str) -> None:
+    from market.services import captures  # lazy: only a captured payment that cannot settle needs it
+
+    captures.return_capture(order, verified, reason)
+
+
+def _superseded_attempt(order: Order, reference: str, transaction_id: str | None) -> SettlementResult:
+    """A payment event for a checkout attempt the order replaced: its page was never handed out, so money
+    captured on it cannot settle the order; it goes back to the buyer."""
+    try:
+        verified = get_gateway(order.gateway).verify(reference, transaction_id=transaction_id)
+    except GatewayNotFound:
+        return SettlementResult(Outcome.NOT_PAID, order, "the gateway has no such payment")
+    if verified.is_successful and verified.reference == reference:
+        logger.warning("payment on a superseded checkout attempt", order_id=order.id, reference=reference)
+        _return_capture(order, verified, "paid on a checkout attempt the order no longer uses")
+    _metric(Outcome.SUPERSEDED)
+    return SettlementResult(Outcome.SUPERSEDED, order, "the order uses another reference now")
+
+
 def _fail(order: Order, outcome: Outcome, reason: str) -> SettlementResult:
     closed = orders_repo.close_pending(order, "failed", reason=reason)
     logger.warning("payment rejected", order_id=order.id, outcome=outcome.value, reason=reason)
@@ -132,12 +182,29 @@ def _fail(order: Order, outcome: Outcome, reason: str) -> SettlementResult:
     return SettlementResult(outcome, refreshed, reason)
 
 
-def _settle(order: Order, verified: VerifiedPayment) -> SettlementResult:
+def _settle(order: Order, verified: VerifiedPayment, *, attempts: int = 3) -> SettlementResult:
+    for _ in range(attempts):
+        try:
+            return _settle_once(order, verified)
+        except OperationRejected as rejected:
+            # The guard or the order's status condition failed: someone settled (or closed) it first.
+            refreshed = orders_repo.get_order(order.id) or order
+            if "guard" in rejected.failed or refreshed.status == "paid":
+                return _already_settled(refreshed)
+            if refreshed.is_settleable and refreshed.status != order.status:
+                order = refreshed  # closed unpaid meanwhile (declined, expired): the payment still settles it
+                continue
+            logger.info("order closed before settlement", order_id=order.id, status=refreshed.status)
+            return SettlementResult(Outcome.NOT_PENDING, refreshed, f"order is {refreshed.status}")
+    raise TransientError("The order kept changing during settlement; try again.")
+
+
+def _settle_once(order: Order, verified: VerifiedPayment) -> SettlementResult:
     settings = get_settings()
     fee = fee_policy(settings).fee(order.total)
     net = order.total - fee
     now = clock.now()
-    paid_at = verified.paid_at or now
+    paid_at = order.paid_at_for(verified.paid_at, now)
     hold_days = settings.hold_days.get(order.currency, 0)
     record = orders_repo.transaction_record(
         order,
@@ -178,15 +245,9 @@ def _settle(order: Order, verified: VerifiedPayment) -> SettlementResult:
             )
         )
     change = sale_change(order.creator_id, order.id, order.total, fee, held=hold_days > 0)
-    try:
-        wallets_repo.apply_change(change, ops)
-    except OperationRejected as rejected:
-        # The guard or the order's status condition failed: someone settled (or closed) it first.
-        refreshed = orders_repo.get_order(order.id) or order
-        if "guard" in rejected.failed or refreshed.status == "paid":
-            return _already_settled(refreshed)
-        logger.info("order closed before settlement", order_id=order.id, status=refreshed.status)
-        return SettlementResult(Outcome.NOT_PENDING, refreshed, f"order is {refreshed.status}")
+    wallets_repo.apply_change(change, ops)
+    if order.status != "pending":
+        logger.info("order paid after it closed", order_id=order.id, closed_as=order.status)
     logger.info("order paid", order_id=order.id, amount=order.amount, currency=order.currency, fee=fee.amount)
     _metric(Outcome.SETTLED)
     enqueue_delivery(order.id)
@@ -210,35 +271,77 @@ class ReconcileReport:
     settled: int
     expired: int
     failed: int
+    first_checks: int = 0
+    sweeps_finished: int = 0
 
 
-def reconcile_pending() -> ReconcileReport:
-    """Verify orders left pending (missed webhooks) and expire the ones unpaid past the limit."""
+def reconcile_pending(remaining_seconds: float | None = None) -> ReconcileReport:
+    """Verify orders left pending (missed webhooks) and expire the ones unpaid past the limit.
+
+    Sweeps the pending markers (``market.services.worklists``) within the time budget: the
+    setting, and no more than ``remaining_seconds`` (the Lambda's time left) less a margin.
+    """
     settings = get_settings()
     now = clock.now()
     reverify_before = clock.iso(now - timedelta(minutes=settings.pending_order_reverify_minutes))
     expire_before = clock.iso(now - timedelta(hours=settings.order_expiry_hours))
-    days = {clock.iso(now - timedelta(days=back))[:10] for back in range(settings.order_expiry_hours // 24 + 2)}
-    checked = settled = expired = failed = 0
-    for day in sorted(days):
-        for order_id, created_at in orders_repo.pending_orders(day, reverify_before):
-            order = orders_repo.get_order(order_id)
-            if order is None:
-                continue
-            checked += 1
-            try:
-                result = settle_order(order)
-            except TransientError:
-                failed += 1
-                continue
-            if result.outcome in (Outcome.SETTLED, Outcome.DUPLICATE):
-                settled += 1
-            elif (
-                result.outcome == Outcome.NOT_PAID
-                and created_at < expire_before
-                and orders_repo.close_pending(order, "expired", reason="unpaid after the payment window")
-            ):
-                expired += 1
-                logger.info("order expired", order_id=order.id)
-    logger.info("reconciled pending orders", checked=checked, settled=settled, expired=expired, failed=failed)
-    return ReconcileReport(checked=checked, settled=settled, expired=expired, failed=failed)
+
+    def check(marker: Marker) -> str:
+        order = orders_repo.get_order(marker.subject)
+        if order is None:
+            return "missing"
+        result = settle_order(order)
+        if result.outcome in (Outcome.SETTLED, Outcome.DUPLICATE):
+            return "settled"
+        if (
+            result.outcome == Outcome.NOT_PAID
+            and marker.created_at < expire_before
+            and orders_repo.close_pending(order, "expired", reason="unpaid after the payment window")
+        ):
+            logger.info("order expired", order_id=order.id)
+            return "expired"
+        return "pending"
+
+    report = worklists.sweep(
+        "pending-orders", check, cutoff=reverify_before, budget=reconciler_budget(settings, remaining_seconds), now=now
+    )
+    counts = report.outcomes
+    result = ReconcileReport(
+        checked=report.checked,
+        settled=counts.get("settled", 0),
+        expired=counts.get("expired", 0),
+        failed=counts.get("failed", 0),
+        first_checks=report.first_checks,
+        sweeps_finished=report.sweeps_finished,
+    )
+    logger.info("reconciled pending orders", **_as_keys(result), cursor_day=report.cursor.day)
+    return result
+
+
+# What a scheduled run keeps for itself after its budget: a last page of gateway calls at their timeout
+# (at most this much, and at most a quarter of the time left).
+_RUN_MARGIN_SECONDS = 30.0
+
+
+def reconciler_budget(settings: Settings, remaining_seconds: float | None) -> worklists.Budget:
+    seconds = settings.reconciler_budget_seconds
+    if remaining_seconds is not None:
+        margin = min(_RUN_MARGIN_SECONDS, remaining_seconds / 4)
+        seconds = max(1.0, min(seconds, remaining_seconds - margin))
+    return worklists.Budget(
+        seconds=seconds,
+        concurrency=settings.reconciler_concurrency,
+        fresh_share=settings.reconciler_fresh_share,
+        first_lookback_days=settings.reconciler_first_lookback_days,
+    )
+
+
+def _as_keys(report: ReconcileReport) -> dict[str, Any]:
+    return {
+        "checked": report.checked,
+        "settled": report.settled,
+        "expired": report.expired,
+        "failed": report.failed,
+        "first_checks": report.first_checks,
+        "sweeps_finished": report.sweeps_finished,
+    }

@@ -3,19 +3,22 @@
 - ``set_payout_account``: the gateway the creator chose for the currency (the default one if none)
   resolves the account holder's name and creates a transfer recipient; we keep the gateway, the
   recipient code and a masked number. Payouts in that currency go through that gateway.
-- ``request_payout``: ONE wallet transaction moves the amount ``available`` -> ``on_hold`` (two
-  ``payout`` entries) and writes the payout (``pending``) and, when given, its idempotency key.
-  ``apply_change`` refuses to take ``available`` below zero, so concurrent requests can never
-  overdraw; a wallet below zero (after a refund) takes no payout at all. Then the payout id
-  goes to the payouts queue.
+- ``request_payout``: ONE wallet transaction takes the amount out of ``available`` (one ``payout``
+  entry of -amount: the money leaves the wallet at the request, nothing sits on hold for it) and
+  writes the payout (``pending``) and, when given, its idempotency key. ``apply_change`` refuses to
+  take ``available`` below what refunds in flight reserved, so concurrent requests can never
+  overdraw nor take money promised to a refund; a wallet below zero (after a refund) takes no payout
+  at all. Then the payout id goes to the payouts queue.
 - ``process_payout`` (the queue consumer): initiates the transfer with the payout id as its
   reference (retries are safe: the gateway refuses a second transfer with the same reference,
   and then we read the first one back), and marks the payout ``processing``.
 - ``sync_transfer`` (transfer webhooks, through the payments queue): asks the gateway what the
-  transfer's state is, never trusting the webhook, and applies it: ``success`` debits
-  ``on_hold`` (``payout`` entry, ``lifetime_paid_out``) and marks the payout ``paid``; ``failed``
-  or ``reversed`` gives the money back to ``available`` with ``payout_reversal`` entries. Each
-  is one transaction conditioned on the payout's status, so a repeated event changes nothing.
+  transfer's state is, never trusting the webhook, and applies it: ``success`` marks the payout
+  ``paid`` (``lifetime_paid_out``; no money moves); ``failed``, or ``reversed`` (``transfer.reversed``,
+  before or after the success), gives the money back to ``available`` with one ``payout_reversal``
+  entry of +amount. Each is one transaction conditioned on the payout's status, so a repeated or
+  out-of-order event changes nothing. (Payouts made before this ledger model held their amount in
+  ``on_hold`` and still leave it there: ``Payout.held``.)
 """
 
 from __future__ import annotations
@@ -161,12 +164,13 @@ def request_payout(request: PayoutRequest) -> Payout:
         bank_code=account.bank_code,
         created_at=now,
         updated_at=now,
+        held=False,
     )
     ops = [payouts_repo.create_payout_op(payout)]
     if idempotency is not None:
         ops.append(idempotency_op(idempotency, resource_id=payout.id, created_at=now))
     try:
-        wallets_repo.apply_change(payout.hold_change(), ops)
+        wallets_repo.apply_change(payout.request_change(), ops)
     except OperationRejected as rejected:
         if idempotency is not None and "idempotency" in rejected.failed:
             # The same key won a race a moment ago: answer with what it created.

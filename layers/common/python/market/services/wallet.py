@@ -2,8 +2,9 @@
 
 Balances change only through ``market.repositories.wallets.apply_change`` (one transaction
 with the ledger entries beside the balance). ``audit`` checks, for one creator, that every
-bucket equals the sum of its ledger entries and that ``on_hold`` equals the payouts still in
-flight; ``make check-ledger`` runs it over every wallet of the local stack.
+bucket equals the sum of its ledger entries and that ``on_hold`` equals what payouts still in
+flight hold there (payouts of the old model; new payouts hold nothing: their money leaves at the
+request); ``make check-ledger`` runs it over every wallet of the local stack.
 """
 
 from __future__ import annotations
