@@ -49,7 +49,8 @@ def _success() -> dict[tuple[str, str], Success]:
     """The success answer of every route (method, template path). A new route needs a line here."""
     from market.schemas.auth import TokenPairOut, UserOut
     from market.schemas.delivery import DownloadLinkOut, LibraryPageOut
-    from market.schemas.orders import CheckoutOut, OrderListOut, OrderOut
+    from market.schemas.discounts import DiscountListOut, DiscountOut
+    from market.schemas.orders import CheckoutOut, GuestCheckoutOut, OrderListOut, OrderOut, ResendAcceptedOut
     from market.schemas.products import (
         CreatorProductOut,
         CreatorProductPageOut,
@@ -91,7 +92,8 @@ def _success() -> dict[tuple[str, str], Success]:
         ("POST", "/products/{id}/publish"): (200, CreatorProductOut),
         ("POST", "/products/{id}/upload"): (200, UploadTicketOut),
         ("GET", "/creator/products"): (200, CreatorProductPageOut),
-        ("POST", "/orders"): (201, CheckoutOut),
+        ("POST", "/orders"): (201, (CheckoutOut, GuestCheckoutOut)),
+        ("POST", "/orders/resend"): (202, ResendAcceptedOut),
         ("GET", "/orders"): (200, OrderListOut),
         ("GET", "/orders/{id}"): (200, OrderOut),
         ("POST", "/orders/{id}/verify"): (200, OrderOut),
@@ -108,6 +110,9 @@ def _success() -> dict[tuple[str, str], Success]:
         ("GET", "/wallet/payouts"): (200, PayoutListOut),
         ("POST", "/orders/{id}/refund"): (202, RefundAcceptedOut),
         ("GET", "/orders/{id}/refunds"): (200, RefundListOut),
+        ("POST", "/discounts"): (201, DiscountOut),
+        ("GET", "/discounts"): (200, DiscountListOut),
+        ("DELETE", "/discounts/{code}"): (204, None),
     }
 
 
@@ -239,12 +244,13 @@ def _function_documents(local: LocalTemplate) -> list[tuple[str, dict[str, Any],
 
 def _auth_of(app: Any) -> dict[tuple[str, str], str]:
     """(method, resolver path) -> "required" | "optional" | "none", from the routes' middlewares."""
-    from market.auth.guard import authenticated, optional_caller
+    from market.auth.guard import authenticated, bearer_or_guest_token, optional_caller
 
     out = {}
     for route in [*app._static_routes, *app._dynamic_routes]:
         middlewares = list(route.middlewares or [])
-        kind = "required" if authenticated in middlewares else "optional" if optional_caller in middlewares else "none"
+        optional = optional_caller in middlewares or bearer_or_guest_token in middlewares
+        kind = "required" if authenticated in middlewares else "optional" if optional else "none"
         out[(route.method.upper(), route.openapi_path)] = kind
     return out
 

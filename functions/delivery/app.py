@@ -13,9 +13,9 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from market.auth.guard import authenticated, caller
+from market.auth.guard import authenticated, bearer_or_guest_token, caller, caller_or_none
 from market.domain.errors import AppError
-from market.http import Cursor, Limit, json_response, make_resolver, problem_response
+from market.http import Cursor, GuestToken, Limit, json_response, make_resolver, problem_response
 from market.observability import get_metrics, logger
 from market.schemas.delivery import DownloadLinkOut, LibraryPageOut
 
@@ -47,11 +47,15 @@ def get_library(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
     return json_response(200, LibraryPageOut.model_validate(page), headers=NO_STORE)
 
 
-@app.post("/orders/<order_id>/download-link", middlewares=[authenticated])
-def create_download_link(order_id: str) -> Response[str]:
+@app.post("/orders/<order_id>/download-link", middlewares=[bearer_or_guest_token])
+def create_download_link(order_id: str, x_guest_token: GuestToken = None) -> Response[str]:
     from market.services import library
 
-    link = library.issue_download_link(caller(app), order_id, _host())
+    who = caller_or_none(app)
+    if who is None:
+        link = library.issue_guest_download_link(order_id, x_guest_token, _host())
+    else:
+        link = library.issue_download_link(who, order_id, _host())
     return json_response(201, DownloadLinkOut.model_validate(link), headers=NO_STORE)
 
 

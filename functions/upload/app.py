@@ -1,7 +1,7 @@
-"""Products API: create, edit, publish, archive, catalog, presigned uploads.
+"""Products API: create, edit, publish, archive, catalog, presigned uploads, and the creator's discount codes.
 
-Each route imports its service (``catalog`` or ``uploads``: pynamodb, botocore, S3) when it first
-runs, not at the cold start (README, "Performance").
+Each route imports its service (``catalog``, ``uploads`` or ``discounts``: pynamodb, botocore, S3) when
+it first runs, not at the cold start (README, "Performance").
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from market.auth.guard import caller, caller_or_none, creator_only, optional_caller
 from market.http import Cursor, Limit, json_response, make_resolver
 from market.observability import logger
+from market.schemas.discounts import CreateDiscountRequest, DiscountListOut, DiscountOut
 from market.schemas.products import (
     CreateProductRequest,
     CreatorProductOut,
@@ -41,6 +42,8 @@ def create_product(body: CreateProductRequest) -> Response[str]:
         price=body.price,
         currency=body.currency,
         gateways=body.gateways,
+        pay_what_you_want=body.pay_what_you_want,
+        suggested_price=body.suggested_price,
     )
     return json_response(201, CreatorProductOut.model_validate(product))
 
@@ -57,6 +60,9 @@ def update_product(product_id: str, body: UpdateProductRequest) -> Response[str]
         price=body.price,
         currency=body.currency,
         gateways=body.gateways if "gateways" in body.model_fields_set else ...,
+        pay_what_you_want=body.pay_what_you_want,
+        suggested_price=body.suggested_price,
+        clear_suggested_price="suggested_price" in body.model_fields_set and body.suggested_price is None,
     )
     return json_response(200, CreatorProductOut.model_validate(product))
 
@@ -121,6 +127,30 @@ def get_product(product_id: str) -> Response[str]:
     return json_response(
         200, CreatorProductOut.model_validate(product) if is_creator else ProductOut.model_validate(product)
     )
+
+
+@app.post("/discounts", middlewares=creator_only)
+def create_discount(body: CreateDiscountRequest) -> Response[str]:
+    from market.services import discounts
+
+    discount = discounts.create_discount(caller(app).user_id, **body.model_dump())
+    return json_response(201, DiscountOut.model_validate(discount))
+
+
+@app.get("/discounts", middlewares=creator_only)
+def list_discounts(limit: Limit = 20, cursor: Cursor = None) -> Response[str]:
+    from market.services import discounts
+
+    page = discounts.list_discounts(caller(app).user_id, limit, cursor)
+    return json_response(200, DiscountListOut.model_validate(page), headers={"Cache-Control": "no-store"})
+
+
+@app.delete("/discounts/<code>", middlewares=creator_only)
+def delete_discount(code: str) -> Response[str]:
+    from market.services import discounts
+
+    discounts.delete_discount(caller(app).user_id, code)
+    return json_response(204, None)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -36,6 +36,7 @@ TABLE: dict[str, dict[str, set[str]]] = {
     "UploadFunction": {
         "PRODUCT#*": {GET, PUT},  # create/edit/publish/archive (version-conditioned put), owner checks
         "UPLOAD#*": {PUT},  # the upload ticket recorded before the presigned POST is handed out
+        "DISCOUNT#*": {GET, QUERY, PUT, UPDATE},  # POST/GET/DELETE /discounts: create, list, deactivate
     },
     "UploadEventsFunction": {
         "UPLOAD#*": {GET, PUT},  # the ticket of the object that arrived; its new state
@@ -56,6 +57,9 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "OPENORDERS#*": {UPDATE},  # the buyer's pending-order count: +1 (bounded) with the order, -1 when it closes
         "REFUNDS#*": {GET, QUERY, PUT, UPDATE},  # verify of a mismatched payment: its capture refund, claim, status
         "OPENREFUND#*": {PUT, DELETE},  # the capture refund's open marker (refund reconciler's worklist)
+        # POST /orders {discount_code}: the code, its use reserved in the order's transaction; verify gives it
+        # back when the order fails and takes it again when a late payment settles it
+        "DISCOUNT#*": {GET, UPDATE},
     },
     "WebhookFunction": {},  # signature check and enqueue only: no table access at all
     "PaymentsFunction": {
@@ -73,6 +77,7 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "OPENORDERS#*": {UPDATE},  # settling or failing a pending order takes the buyer's open count down
         "EARLY#*": {PUT},  # an event that came before its record (unknown reference, unmatched gateway refund)
         "GRANT#*": {UPDATE},  # a full refund revokes the order's download grants
+        "DISCOUNT#*": {UPDATE},  # a failed order gives its code's use back; a late settlement takes it again
     },
     "ReconcilerFunction": {
         "PENDING#*": {QUERY, DELETE},  # the worklist of pending orders; removed when settled, failed or expired
@@ -85,6 +90,7 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "RECONCILER#*": {GET, PUT},  # the sweep's cursor over the pending markers
         "REFUNDS#*": {GET, QUERY, PUT, UPDATE},  # a mismatched payment's capture refund, its claim and status
         "OPENREFUND#*": {PUT, DELETE},  # the capture refund's open marker
+        "DISCOUNT#*": {UPDATE},  # an expired order gives its code's use back; a late settlement takes it again
     },
     "RefundReconcilerFunction": {
         "OPENREFUND#*": {QUERY, DELETE},  # the open refunds' markers; removed when a refund is processed or fails
@@ -140,7 +146,7 @@ INDEXES: dict[str, dict[str, set[str]]] = {
         "GSI2": {"CATALOG", "PRODUCT#*"},  # GET /products: the catalog partition
     },
     "CheckoutFunction": {
-        "GSI1": {"BUYER#*", "ORDER#*"},  # GET /orders for a buyer
+        "GSI1": {"BUYER#*", "GUEST#*", "ORDER#*"},  # GET /orders for a buyer; POST /orders/resend: a guest's orders
         "GSI2": {"CREATOR_ORDERS#*", "ORDER#*"},  # GET /orders for a creator
     },
     "PaymentsFunction": {

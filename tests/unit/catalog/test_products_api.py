@@ -11,6 +11,7 @@ import pytest
 
 from market import clock
 from market.auth.tokens import issue_access_token
+from market.domain.errors import ValidationFailed
 from market.domain.product import Product, ProductFile
 from market.repositories import products as product_repo
 from market.services import catalog
@@ -376,6 +377,8 @@ def test_public_product_json_has_exactly_the_contract_fields(api: Api) -> None:
         "price",
         "currency",
         "status",
+        "pay_what_you_want",
+        "suggested_price",
         "file",
         "gateways",  # the payment gateways the product accepts (null: every one); beyond DESIGN.md's table
         "created_at",
@@ -530,3 +533,120 @@ def test_get_product_returns_the_file_key_and_original_name_for_other_services(a
     assert found.file.name == "book.pdf"
     assert catalog.get_product("does-not-exist") is None
     assert catalog.get_product("../etc/passwd") is None
+
+
+# ---------------------------------------------------------------- pay what you want (DESIGN.md part 2)
+
+
+def test_a_pay_what_you_want_product_may_have_a_minimum_of_zero_and_a_suggested_price(api: Api) -> None:
+    product = api.create("creator-1", price=0, pay_what_you_want=True, suggested_price=500000)
+
+    assert (product["price"], product["pay_what_you_want"], product["suggested_price"]) == (0, True, 500000)
+    _, public, _ = api.call("GET", f"/products/{product['id']}", as_user="creator-1")
+    assert (public["pay_what_you_want"], public["suggested_price"]) == (True, 500000)
+
+
+def test_a_fixed_price_product_is_not_pay_what_you_want_by_default(api: Api) -> None:
+    product = api.create("creator-1")
+
+    assert (product["pay_what_you_want"], product["suggested_price"]) == (False, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"price": 0}, ["price"]),  # a fixed price is > 0
+        ({"price": 0, "pay_what_you_want": False, "suggested_price": 1000}, ["price", "suggested_price"]),
+        ({"price": 200000, "pay_what_you_want": True, "suggested_price": 100000}, ["suggested_price"]),
+        ({"price": 50, "pay_what_you_want": True}, ["price"]),  # 0, or at least the currency's minimum
+        ({"price": -1, "pay_what_you_want": True}, ["price"]),
+        (
+            {"price": 0, "currency": "EUR", "pay_what_you_want": True, "suggested_price": -5},
+            ["currency", "suggested_price"],
+        ),
+        ({"price": 0, "pay_what_you_want": "yes"}, ["pay_what_you_want"]),
+    ],
+)
+def test_bad_pricing_is_422_naming_every_bad_field(api: Api, body: dict[str, Any], fields: list[str]) -> None:
+    full = {"title": "Pricing", "price": 250000, "currency": "NGN", **body}
+
+    status, answer, _ = api.call("POST", "/products", body=full, as_user="creator-1")
+
+    assert status == 422, answer
+    assert sorted(error["field"] for error in answer["errors"]) == fields
+
+
+def test_a_product_can_become_pay_what_you_want_and_lose_its_suggested_price(api: Api) -> None:
+    product = api.create("creator-1", price=150000)
+
+    status, changed, _ = api.call(
+        "PATCH",
+        f"/products/{product['id']}",
+        body={"pay_what_you_want": True, "price": 0, "suggested_price": 300000},
+        as_user="creator-1",
+    )
+    assert status == 200, changed
+    assert (changed["price"], changed["pay_what_you_want"], changed["suggested_price"]) == (0, True, 300000)
+
+    status, cleared, _ = api.call(
+        "PATCH", f"/products/{product['id']}", body={"suggested_price": None}, as_user="creator-1"
+    )
+    assert status == 200, cleared
+    assert cleared["suggested_price"] is None
+
+    status, back, _ = api.call(
+        "PATCH", f"/products/{product['id']}", body={"pay_what_you_want": False}, as_user="creator-1"
+    )
+    assert status == 422  # a fixed price must be > 0, and this one is 0
+    assert [error["field"] for error in back["errors"]] == ["price"]
+
+
+@pytest.mark.parametrize(
+    ("price", "amount", "charged"),
+    [
+        (0, None, 0),
+        (0, 0, 0),
+        (0, 10000, 10000),
+        (150000, 150000, 150000),
+        (150000, 999999, 999999),
+        (150000, None, 150000),
+    ],
+)
+def test_the_buyer_chooses_an_amount_at_least_the_minimum(price: int, amount: int | None, charged: int) -> None:
+    product = replace(_a_product(), price=price, pay_what_you_want=True)
+
+    assert product.buyer_price(amount).amount == charged
+
+
+@pytest.mark.parametrize(("price", "amount"), [(150000, 149999), (0, 50), (0, -1)])
+def test_an_amount_below_the_minimum_or_the_smallest_charge_is_422_on_amount(price: int, amount: int) -> None:
+    product = replace(_a_product(), price=price, pay_what_you_want=True)
+
+    with pytest.raises(ValidationFailed) as raised:
+        product.buyer_price(amount)
+    assert [error.field for error in raised.value.errors] == ["amount"]
+
+
+def test_a_fixed_price_product_takes_no_other_amount() -> None:
+    product = _a_product()
+
+    assert product.buyer_price(None).amount == product.price
+    assert product.buyer_price(product.price).amount == product.price
+    with pytest.raises(ValidationFailed) as raised:
+        product.buyer_price(product.price + 1)
+    assert [error.field for error in raised.value.errors] == ["amount"]
+
+
+def _a_product() -> Product:
+    now = clock.now()
+    return Product(
+        id="p1",
+        creator_id="c1",
+        title="T",
+        description="",
+        price=250000,
+        currency="NGN",
+        status="published",
+        created_at=now,
+        updated_at=now,
+    )

@@ -169,16 +169,24 @@ def test_buying_an_unknown_product_is_404(api: Api, buyer: tuple[str, str]) -> N
     assert_problem(*api.buy(buyer, "prd_does_not_exist"), 404)
 
 
-def test_buying_without_a_token_is_401(api: Api, creator: tuple[str, str]) -> None:
+def test_buying_without_a_token_is_a_guest_order_that_needs_an_email(api: Api, creator: tuple[str, str]) -> None:
     product = a_product(creator[0])
 
     status, body, headers = api.call("POST", "/orders", body={"product_id": product.id})
 
-    assert_problem(status, body, headers, 401)
+    assert_problem(status, body, headers, 422)  # DESIGN part 2: guest checkout, email required
+    assert [error["field"] for error in body["errors"]] == ["email"]
+
+
+@pytest.mark.parametrize("body", [{"product_id": "p"}, {"product_id": "p", "amount": -1}, {}])
+def test_buying_with_a_bad_token_is_401_whatever_the_body(api: Api, body: dict[str, Any]) -> None:
+    status, problem, headers = api.call("POST", "/orders", body=body, headers={"authorization": "Bearer forged"})
+
+    assert_problem(status, problem, headers, 401)
     assert headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
 
-@pytest.mark.parametrize("body", [{}, {"product_id": "p", "amount": 1}])
+@pytest.mark.parametrize("body", [{}, {"product_id": "p", "quantity": 1}, {"product_id": "p", "amount": -1}])
 def test_an_invalid_order_request_is_422(api: Api, buyer: tuple[str, str], body: dict[str, Any]) -> None:
     status, problem, headers = api.call("POST", "/orders", as_user=buyer, body=body)
 

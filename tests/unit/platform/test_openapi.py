@@ -69,11 +69,17 @@ def test_protected_routes_need_the_bearer_scheme_and_public_ones_do_not(document
         "scheme": "bearer",
         "bearerFormat": "JWT",
     }
-    for method, path in [("get", "/wallet"), ("post", "/orders"), ("post", "/products"), ("get", "/me")]:
+    for method, path in [("get", "/wallet"), ("post", "/products"), ("get", "/me")]:
         assert paths[path][method]["security"] == [{"bearerAuth": []}], path
     for method, path in [("get", "/products"), ("post", "/auth/login"), ("get", "/health"), ("get", "/openapi.json")]:
         assert "security" not in paths[path][method], path
+    assert "security" not in paths["/orders/resend"]["post"]
     assert paths["/products/{id}"]["get"]["security"] == [{}, {"bearerAuth": []}]  # a token is optional
+    # Guest checkout (no token: email), and a guest order read or linked with X-Guest-Token instead of a bearer.
+    for method, path in [("post", "/orders"), ("get", "/orders/{id}"), ("post", "/orders/{id}/download-link")]:
+        assert paths[path][method]["security"] == [{}, {"bearerAuth": []}], path
+    for method, path in [("get", "/orders/{id}"), ("post", "/orders/{id}/download-link")]:
+        assert "x-guest-token" in [p["name"] for p in paths[path][method]["parameters"] if p["in"] == "header"], path
 
 
 def test_webhooks_document_their_signature_header(document: dict[str, Any]) -> None:

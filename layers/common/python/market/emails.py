@@ -46,8 +46,22 @@ class DeliveryEmail:
     download_url: str
     expires_at: datetime
     uses: int
-    library_url: str
+    library_url: str | None  # None for a guest order: no library; ``resend_url`` instead
     sent_at: datetime
+    resend_url: str | None = None
+
+
+def _fresh_link_text(mail: DeliveryEmail) -> str:
+    if mail.library_url is not None:
+        return f"Your library always has a fresh link:\n{mail.library_url}"
+    return f"Need a fresh link later? Ask for this email again with your address (POST {mail.resend_url})."
+
+
+def _fresh_link_html(mail: DeliveryEmail) -> str:
+    e = html.escape
+    if mail.library_url is not None:
+        return f'Your <a href="{e(mail.library_url)}">library</a> always has a fresh link.'
+    return f"Need a fresh link later? Ask for this email again with your address (POST {e(mail.resend_url or '')})."
 
 
 def delivery_email(mail: DeliveryEmail) -> EmailMessage:
@@ -62,8 +76,7 @@ def delivery_email(mail: DeliveryEmail) -> EmailMessage:
         f"Order: {mail.order_id}\n\n"
         f"Download your file (the link works {uses} and expires {expires}):\n"
         f"{mail.download_url}\n\n"
-        f"Your library always has a fresh link:\n"
-        f"{mail.library_url}\n"
+        f"{_fresh_link_text(mail)}\n"
     )
     e = html.escape
     body = (
@@ -76,7 +89,7 @@ def delivery_email(mail: DeliveryEmail) -> EmailMessage:
         "</table>\n"
         f'<p><a href="{e(mail.download_url)}">Download your file</a> '
         f"(the link works {uses} and expires {e(expires)}).</p>\n"
-        f'<p>Your <a href="{e(mail.library_url)}">library</a> always has a fresh link.</p>\n'
+        f"<p>{_fresh_link_html(mail)}</p>\n"
         "</body></html>\n"
     )
     message = EmailMessage(policy=_POLICY)

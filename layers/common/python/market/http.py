@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
-from market.auth.guard import authenticated, verify_caller
+from market.auth.guard import authenticated, optional_caller, verify_caller
 from market.domain.errors import AppError, FieldError, NotFound, UnsupportedMediaType, ValidationFailed
 from market.observability import logger
 from market.problem import PROBLEM_JSON, problem_body
@@ -42,6 +42,10 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 IdempotencyKey = Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=200)]
+# A guest order's secret (POST /orders without a bearer answers it once); any other value is a 404, not a 422.
+GuestToken = Annotated[
+    str | None, Header(alias="x-guest-token", description="A guest order's token, instead of a bearer token")
+]
 
 
 def problem_response(error: AppError) -> Response[str]:
@@ -192,7 +196,10 @@ class _TokenBeforeBodyValidation(OpenAPIRequestValidationMiddleware):
 
     def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
         route = app.context.get("_route")
-        if route is not None and authenticated in (getattr(route, "middlewares", None) or []):
+        middlewares = (getattr(route, "middlewares", None) or []) if route is not None else []
+        # A route open to anonymous callers still answers 401 first for a bad token that is sent.
+        sent = bool(app.current_event.headers.get("authorization"))
+        if authenticated in middlewares or (sent and optional_caller in middlewares):
             verify_caller(app)  # type: ignore[arg-type]  # always our HTTP resolver
         dependant = getattr(route, "dependant", None)
         if dependant is None or not dependant.body_params:

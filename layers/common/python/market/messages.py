@@ -2,7 +2,7 @@
 
 - ``GatewayEventMessage`` (payments queue): which gateway said what happened to which reference;
   never a webhook's values (the consumer asks the gateway's API);
-- ``DeliveryMessage`` (delivery queue): a paid order to deliver;
+- ``DeliveryMessage`` (delivery queue): a paid order to deliver (or, ``resend``, to email again);
 - ``PayoutMessage`` (payouts queue): a held payout whose transfer to start.
 
 ``send`` always sets the ``correlation_id`` message attribute (the caller's, or a new one), so a
@@ -38,6 +38,8 @@ class GatewayEventMessage:
 @dataclass(frozen=True)
 class DeliveryMessage:
     order_id: str
+    # True: a fresh email with a fresh link although one was sent (POST /orders/resend, guest orders).
+    resend: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,15 @@ def optional_caller(app: APIGatewayHttpResolver, next_middleware: NextMiddleware
     return next_middleware(app)
 
 
+def bearer_or_guest_token(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+    """Routes a guest order's buyer may call with ``X-Guest-Token`` instead of a bearer: with that header and
+    no ``Authorization``, the handler checks the token (``caller_or_none`` is ``None``); else as ``authenticated``."""
+    headers = app.current_event.headers
+    if headers.get("authorization") or not headers.get("x-guest-token"):
+        verify_caller(app)
+    return next_middleware(app)
+
+
 def caller_or_none(app: APIGatewayHttpResolver) -> Caller | None:
     """The caller of a route behind ``optional_caller`` (``None`` for an anonymous one)."""
     who = app.context.get("caller")

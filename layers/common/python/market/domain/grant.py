@@ -22,7 +22,7 @@ Refusal = Literal["used", "expired", "revoked"]
 class Grant:
     token_hash: str
     order_id: str
-    buyer_id: str
+    buyer_id: str | None  # None: a guest order's grant
     product_id: str
     uses_left: int
     expires_at: int  # epoch seconds

@@ -14,6 +14,12 @@ whole seconds, our clock milliseconds).
 Each initialize attempt of the checkout has its own reference (``checkout_attempt`` counts them):
 a replay after an initialize whose answer was lost starts a fresh attempt instead of repeating a
 reference the gateway already holds.
+
+Pricing (DESIGN part 2): ``list_price`` is the product's price when ordered (or the buyer's own
+amount for pay-what-you-want), ``discount_amount`` what a ``discount_code`` took off it, and
+``amount = list_price - discount_amount`` what is charged (the platform fee is taken from it). An
+order whose amount is 0 is ``paid`` at once with ``gateway`` ``none``. A guest order has no
+``buyer_id``: its buyer reads it with the guest token whose hash it keeps (``market.domain.guest``).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Literal
 
 from market.clock import parse_iso
 from market.domain.errors import Conflict
+from market.domain.guest import guest_token_matches
 from market.domain.money import Money
 from market.domain.user import Caller
 
@@ -37,6 +44,8 @@ CLOSED_UNPAID: tuple[OrderStatus, ...] = ("failed", "expired")
 ACCESS_STATUSES: tuple[OrderStatus, ...] = ("paid", "partially_refunded")
 # Statuses in which (part of) the order can still be refunded.
 REFUNDABLE: tuple[OrderStatus, ...] = ("paid", "partially_refunded")
+# The gateway of an order with nothing to charge.
+NO_GATEWAY = "none"
 
 
 class TooManyPendingOrders(Conflict):
@@ -57,7 +66,7 @@ def moves_from(new_status: OrderStatus) -> tuple[OrderStatus, ...]:
 @dataclass(frozen=True)
 class Order:
     id: str
-    buyer_id: str
+    buyer_id: str | None  # None: a guest order
     buyer_email: str
     product_id: str
     product_title: str
@@ -71,6 +80,10 @@ class Order:
     updated_at: str
     authorization_url: str | None = None
     paid_at: str | None = None
+    list_price: int | None = None  # None on orders made before pricing: then the amount
+    discount_code: str | None = None
+    discount_amount: int = 0
+    guest_token_hash: str | None = None
     failure_reason: str | None = None
     platform_fee: int | None = None
     net_amount: int | None = None
@@ -83,7 +96,7 @@ class Order:
         cls,
         *,
         order_id: str,
-        buyer_id: str,
+        buyer_id: str | None,
         buyer_email: str,
         product_id: str,
         product_title: str,
@@ -124,7 +137,24 @@ class Order:
 
     @property
     def is_refundable(self) -> bool:
-        return self.status in REFUNDABLE
+        return self.status in REFUNDABLE and not self.is_free  # a free order took no money to give back
+
+    @property
+    def listed_price(self) -> int:
+        """``list_price``, or for an order made before pricing (none stored) its amount."""
+        return self.amount if self.list_price is None else self.list_price
+
+    @property
+    def is_guest(self) -> bool:
+        return self.buyer_id is None
+
+    @property
+    def is_free(self) -> bool:
+        return self.gateway == NO_GATEWAY
+
+    def opened_by_guest_token(self, token: str | None) -> bool:
+        """A guest order opens to its own token; no token opens a buyer's order."""
+        return self.is_guest and guest_token_matches(token, self.guest_token_hash)
 
     def visible_to(self, caller: Caller) -> bool:
         """Its buyer, its product's creator and admins see an order; for anyone else it does not exist."""

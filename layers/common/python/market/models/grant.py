@@ -47,7 +47,7 @@ def delivery_pk(order_id: str) -> str:
 
 class GrantItem(TableModel):
     order_id = UnicodeAttribute()
-    buyer_id = UnicodeAttribute()
+    buyer_id = UnicodeAttribute(null=True)  # absent: a guest order
     product_id = UnicodeAttribute()
     uses_left = NumberAttribute()
     created_at = UnicodeAttribute()

@@ -1,7 +1,8 @@
 """Orders and what pins a payment to one order.
 
 - order: ``ORDER#<id>`` / ``ORDER``; GSI1 ``BUYER#<buyer>`` / ``<created_at>#<id>`` (the buyer's
-  history); GSI2 ``CREATOR_ORDERS#<creator>`` / ``<created_at>#<id>`` (the creator's sales).
+  history; a guest order's is ``GUEST#<sha256 of the address>``, found by ``POST /orders/resend`` and
+  in nobody's history); GSI2 ``CREATOR_ORDERS#<creator>`` / ``<created_at>#<id>`` (the creator's sales).
 - payment reference: ``REF#<gateway>#<reference>`` / ``REF`` -> order id. A reference belongs to
   exactly one order, so a cheap order's reference can never pay for a dear one.
 - transaction: ``TXN#<gateway>#<reference>`` / ``TXN``: what the gateway verified. Its conditional
@@ -38,6 +39,11 @@ def order_pk(order_id: str) -> str:
     return f"ORDER#{order_id}"
 
 
+def guest_orders_pk(email_key: str) -> str:
+    """GSI1 partition of a guest's orders (``market.domain.guest.guest_email_key`` of the address)."""
+    return f"GUEST#{email_key}"
+
+
 def reference_pk(gateway: str, reference: str) -> str:
     return f"REF#{gateway}#{reference}"
 
@@ -72,7 +78,7 @@ CURSOR_SK = "CURSOR"
 
 class OrderItem(TableModel):
     id = UnicodeAttribute(attr_name="order_id")
-    buyer_id = UnicodeAttribute()
+    buyer_id = UnicodeAttribute(null=True)  # absent: a guest order
     buyer_email = UnicodeAttribute()
     product_id = UnicodeAttribute()
     product_title = UnicodeAttribute()
@@ -86,6 +92,10 @@ class OrderItem(TableModel):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
+    list_price = NumberAttribute(null=True)
+    discount_code = UnicodeAttribute(null=True)
+    discount_amount = NumberAttribute(null=True)
+    guest_token_hash = UnicodeAttribute(null=True)  # SHA-256 of a guest order's token
     failure_reason = UnicodeAttribute(null=True)
     platform_fee = NumberAttribute(null=True)
     net_amount = NumberAttribute(null=True)

@@ -16,7 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import Attribute, MapAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import (
+    Attribute,
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
 from pynamodb.constants import LIST, STRING
 
 from market.models.base import IsoTimeAttribute, TableModel
@@ -74,6 +81,8 @@ class ProductItem(TableModel):
     archived_at = IsoTimeAttribute(null=True)
     version = VersionAttribute()
     gateways = NamesAttribute(null=True)  # absent: every gateway
+    pay_what_you_want = BooleanAttribute(default=False)
+    suggested_price = NumberAttribute(null=True)
 
 
 class UploadItem(TableModel):

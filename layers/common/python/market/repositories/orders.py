@@ -7,6 +7,7 @@ in one transaction; every move out of ``pending`` takes the count down in its ow
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,8 @@ from pynamodb.transactions import TransactWrite
 from market import clock
 from market.cursors import decode_cursor, encode_cursor
 from market.domain.errors import TransientError
-from market.domain.order import Order, OrderStatus, TooManyPendingOrders, attempt_subject, moves_from
+from market.domain.guest import guest_email_key
+from market.domain.order import CLOSED_UNPAID, Order, OrderStatus, TooManyPendingOrders, attempt_subject, moves_from
 from market.models.base import from_domain, to_domain
 from market.models.order import (
     OPEN_ORDERS_SK,
@@ -31,12 +33,14 @@ from market.models.order import (
     ReferenceItem,
     TransactionItem,
     early_event_pk,
+    guest_orders_pk,
     open_orders_pk,
     order_pk,
     pending_pk,
     reference_pk,
     transaction_pk,
 )
+from market.repositories.discounts import give_back_use_op, retake_use_op
 from market.repositories.idempotency import (
     IdempotencyKeyInUse,
     IdempotentRequest,
@@ -66,6 +70,13 @@ def order_key(order_id: str) -> OrderItem:
     return OrderItem(order_pk(order_id), ORDER_SK)
 
 
+def buyer_index_pk(order: Order) -> str:
+    """GSI1 partition: the buyer's history, or for a guest order its address's (never a buyer's history)."""
+    if order.buyer_id is None:
+        return guest_orders_pk(guest_email_key(order.buyer_email))
+    return f"BUYER#{order.buyer_id}"
+
+
 def pending_marker_key(order: Order) -> PendingOrderMarker:
     return PendingOrderMarker(pending_pk(order.created_at[:10]), f"{order.created_at}#{order.id}")
 
@@ -93,18 +104,26 @@ def _reference_op(order: Order, reference: str) -> TxOp:
 # ---------------------------------------------------------------- create
 
 
-def create_order(order: Order, *, idempotency: IdempotentRequest | None = None, max_open: int | None = None) -> Order:
+def create_order(
+    order: Order,
+    *,
+    idempotency: IdempotentRequest | None = None,
+    max_open: int | None = None,
+    extra_ops: Sequence[TxOp] = (),
+) -> Order:
     """Write a new pending order with its reference and pending marker in one transaction.
 
     With ``idempotency``, a replay of the same request returns the order it created; the same key
     with another request raises ``IdempotencyKeyReused``. With ``max_open``, a buyer who already has
-    that many pending orders gets ``TooManyPendingOrders``.
+    that many pending orders gets ``TooManyPendingOrders``. ``extra_ops`` ride in the same transaction
+    (a discount code's use: ``OperationRejected`` names it when its condition fails). A free order
+    (paid at once, gateway ``none``) has no payment reference and no pending marker.
     """
     item = from_domain(
         OrderItem(
             order_pk(order.id),
             ORDER_SK,
-            GSI1PK=f"BUYER#{order.buyer_id}",
+            GSI1PK=buyer_index_pk(order),
             GSI1SK=f"{order.created_at}#{order.id}",
             GSI2PK=f"CREATOR_ORDERS#{order.creator_id}",
             GSI2SK=f"{order.created_at}#{order.id}",
@@ -119,8 +138,11 @@ def create_order(order: Order, *, idempotency: IdempotentRequest | None = None, 
         _reference_op(order, order.reference),
         TxOp("marker", lambda tx: tx.save(marker)),
     ]
+    if order.is_free:
+        ops = ops[:1]  # nothing to pay: no reference to match a payment, nothing for the reconciler
     if order.buyer_id and order.status == "pending":
         ops.append(_open_orders_op(order.buyer_id, max_open))
+    ops.extend(extra_ops)
     if idempotency is None:
         try:
             write(ops)
@@ -274,6 +296,12 @@ def list_buyer_orders(buyer_id: str, limit: int, cursor: str | None) -> OrderPag
     return _page("GSI1", f"BUYER#{buyer_id}", limit, cursor)
 
 
+def guest_orders(email: str, max_orders: int) -> list[Order]:
+    """The newest ``max_orders`` guest orders made with this address (any status)."""
+    partition = guest_orders_pk(guest_email_key(email))
+    return [_order(item) for item in OrderItem.gsi1.query(partition, scan_index_forward=False, limit=max_orders)]
+
+
 def list_creator_orders(creator_id: str, limit: int, cursor: str | None) -> OrderPage:
     return _page("GSI2", f"CREATOR_ORDERS#{creator_id}", limit, cursor)
 
@@ -293,6 +321,14 @@ def get_orders(order_ids: list[str]) -> dict[str, Order]:
 
 
 # ---------------------------------------------------------------- status changes
+
+
+def set_guest_token_hash(order_id: str, token_hash: str) -> None:
+    """A guest order's new token (an Idempotency-Key replay shows a fresh one): the one before stops working."""
+    order_key(order_id).update(
+        actions=[OrderItem.guest_token_hash.set(token_hash)],
+        condition=OrderItem.PK.exists() & OrderItem.buyer_id.does_not_exist(),
+    )
 
 
 def set_authorization_url(order_id: str, url: str, reference: str | None = None) -> Order | None:
@@ -346,6 +382,19 @@ def add_close_pending(
         tx.delete(pending_marker_key(order))
         if order.buyer_id and count_open:
             tx.update(_open_orders_key(order.buyer_id), actions=[OpenOrdersItem.open.add(-1)])
+    _move_discount_use(tx, order, new_status)
+
+
+def _move_discount_use(tx: TransactWrite, order: Order, new_status: OrderStatus) -> None:
+    """In the transaction that moves the order (conditioned on the status read): a failed or expired order gives
+    its code's use back, and a late payment of one takes it again (even past ``max_redemptions``: the order keeps
+    its price)."""
+    if order.discount_code is None:
+        return
+    if order.status == "pending" and new_status in CLOSED_UNPAID:
+        give_back_use_op(order.creator_id, order.discount_code).add(tx)
+    elif order.status in CLOSED_UNPAID and new_status == "paid":
+        retake_use_op(order.creator_id, order.discount_code).add(tx)
 
 
 def add_open_orders(tx: TransactWrite, buyer_id: str, delta: int) -> None:

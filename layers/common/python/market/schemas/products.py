@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
     ValidationInfo,
@@ -20,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from market.domain.product import currency_problem, price_problem
+from market.domain.product import currency_problem, price_problem, suggested_price_problem
 from market.schemas.common import IsoTime
 from market.settings import get_settings
 
@@ -44,8 +45,27 @@ def _check_currency(value: str | None) -> str | None:
 
 
 def _check_price(value: int | None, info: ValidationInfo) -> int | None:
-    # currency is declared before price, so a valid one is in info.data; a bad one is reported on its own.
-    problem = price_problem(value, info.data.get("currency")) if value is not None else None
+    # currency and pay_what_you_want are declared before price, so valid ones are in info.data; a bad
+    # currency is reported on its own. An update that does not say pay_what_you_want lets 0 through:
+    # the stored product decides (the service checks it).
+    if value is None:
+        return value
+    pay_what_you_want = info.data.get("pay_what_you_want")
+    if pay_what_you_want is None and value == 0:
+        return value
+    problem = price_problem(value, info.data.get("currency"), pay_what_you_want=bool(pay_what_you_want))
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _check_suggested_price(value: int | None, info: ValidationInfo) -> int | None:
+    # Checked here only when the request says pay_what_you_want and price; else the service checks it.
+    pay_what_you_want = info.data.get("pay_what_you_want")
+    price = info.data.get("price")
+    if value is None or pay_what_you_want is None or (pay_what_you_want and price is None):
+        return value
+    problem = suggested_price_problem(value, price, pay_what_you_want=pay_what_you_want)
     if problem:
         raise ValueError(problem)
     return value
@@ -57,11 +77,14 @@ class CreateProductRequest(_Request):
     title: Title
     description: Description = ""
     currency: Currency
-    price: Price
+    pay_what_you_want: StrictBool = False
+    price: Price  # with pay_what_you_want: the least a buyer may pay (0 allowed)
+    suggested_price: Price | None = None
     gateways: GatewayNames | None = None  # the gateways buyers may pay with; absent or null: every gateway
 
     _currency = field_validator("currency")(_check_currency)
     _price = field_validator("price")(_check_price)
+    _suggested_price = field_validator("suggested_price")(_check_suggested_price)
 
 
 class UpdateProductRequest(_Request):
@@ -70,14 +93,19 @@ class UpdateProductRequest(_Request):
     title: Title | None = None
     description: Description | None = None
     currency: Currency | None = None
+    pay_what_you_want: StrictBool | None = None
     price: Price | None = None
+    # ``null`` removes the suggested price.
+    suggested_price: Price | None = None
     gateways: GatewayNames | None = None
 
-    # Without a currency in the request, the stored one sets the price's minimum (the service checks it).
+    # Without a currency (or pay_what_you_want) in the request, the stored one sets the price's minimum
+    # (the service checks it).
     _currency = field_validator("currency")(_check_currency)
     _price = field_validator("price")(_check_price)
+    _suggested_price = field_validator("suggested_price")(_check_suggested_price)
 
-    @field_validator("title", "description", "price", "currency", mode="before")
+    @field_validator("title", "description", "price", "currency", "pay_what_you_want", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -87,7 +115,9 @@ class UpdateProductRequest(_Request):
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdateProductRequest:
         if not self.model_fields_set:
-            raise ValueError("give at least one of title, description, price, currency, gateways")
+            raise ValueError(
+                "give at least one of title, description, price, currency, pay_what_you_want, suggested_price, gateways"
+            )
         return self
 
 
@@ -124,6 +154,8 @@ class ProductOut(_Response):
     price: int
     currency: str
     status: str
+    pay_what_you_want: bool
+    suggested_price: int | None
     file: ProductFileOut | None
     gateways: list[str] | None  # the gateways a buyer may pay with; null: every gateway
     created_at: IsoTime

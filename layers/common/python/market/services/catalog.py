@@ -40,9 +40,17 @@ def create_product(
     price: int,
     currency: str,
     gateways: Sequence[str] | None = None,
+    pay_what_you_want: bool = False,
+    suggested_price: int | None = None,
 ) -> Product:
     """A draft; ``gateways`` restricts the payment gateways buyers may use (``None``: every gateway)."""
-    check_price(price, currency, get_settings().supported_currencies)
+    check_price(
+        price,
+        currency,
+        get_settings().supported_currencies,
+        pay_what_you_want=pay_what_you_want,
+        suggested_price=suggested_price,
+    )
     accepted = check_restriction(gateways, currency)
     now = clock.now()
     product = Product(
@@ -56,6 +64,8 @@ def create_product(
         created_at=now,
         updated_at=now,
         gateways=accepted,
+        pay_what_you_want=pay_what_you_want,
+        suggested_price=suggested_price,
     )
     return products.save(product)
 
@@ -92,6 +102,9 @@ def update_product(
     price: int | None = None,
     currency: str | None = None,
     gateways: Sequence[str] | EllipsisType | None = ...,
+    pay_what_you_want: bool | None = None,
+    suggested_price: int | None = None,
+    clear_suggested_price: bool = False,
 ) -> Product:
     """Change the given fields (``None`` leaves a field as it is; for ``gateways``, ``...`` does, and
     ``None`` accepts every gateway again)."""
@@ -99,7 +112,14 @@ def update_product(
 
     def change(product: Product) -> Product:
         edited = product.edited(
-            title=title, description=description, price=price, currency=currency, supported_currencies=supported
+            title=title,
+            description=description,
+            price=price,
+            currency=currency,
+            supported_currencies=supported,
+            pay_what_you_want=pay_what_you_want,
+            suggested_price=suggested_price,
+            clear_suggested_price=clear_suggested_price,
         )
         if not isinstance(gateways, EllipsisType):
             return edited.with_gateways(check_restriction(gateways, edited.currency))

@@ -7,6 +7,9 @@ sends nothing; a copy that arrives while another consumer holds the lease is ret
 then the record is there). The record is written only after SES accepted the email, so a failed
 send is retried (the lease is released first). Chosen trade-off: a crash between the send and the
 record, or a send that outlasts the lease, can send a second email, never none.
+
+A guest order (no account) has no library entry: its email points at ``POST /orders/resend``
+instead, which sends ``resend`` messages: a fresh link and email for a paid guest order each time.
 """
 
 from __future__ import annotations
@@ -57,14 +60,15 @@ def deliver_order(order_id: str) -> DeliveryOutcome:
         logger.info("order not delivered", order_id=order.id, status=order.status)
         _metric("DeliverySkipped")
         return DeliveryOutcome.NO_ACCESS
-    grants_repo.put_library_entry(
-        LibraryEntry(
-            order_id=order.id,
-            buyer_id=order.buyer_id,
-            product_id=order.product_id,
-            paid_at=order.paid_at or order.updated_at,
+    if order.buyer_id is not None:  # a guest order is in nobody's library
+        grants_repo.put_library_entry(
+            LibraryEntry(
+                order_id=order.id,
+                buyer_id=order.buyer_id,
+                product_id=order.product_id,
+                paid_at=order.paid_at or order.updated_at,
+            )
         )
-    )
     if order.delivery_email_sent_at is not None:
         logger.info("delivery email already sent", order_id=order.id)
         return DeliveryOutcome.ALREADY_SENT
@@ -93,6 +97,24 @@ def deliver_order(order_id: str) -> DeliveryOutcome:
     return DeliveryOutcome.SENT
 
 
+def resend_order(order_id: str) -> DeliveryOutcome:
+    """Email a paid guest order's buyer again with a fresh link (``POST /orders/resend``); no lease, no record."""
+    order = orders_repo.get_order(order_id)
+    if order is None or not order.is_guest:
+        logger.warning("resend for an unknown or non-guest order", order_id=order_id)
+        return DeliveryOutcome.UNKNOWN_ORDER
+    if not order.gives_access:
+        logger.info("order not resent", order_id=order.id, status=order.status)
+        return DeliveryOutcome.NO_ACCESS
+    product = catalog.get_product(order.product_id)
+    if product is None or product.file is None:
+        raise DeliveryError(f"order {order.id}: product {order.product_id} has no file to deliver")
+    _send(order, product, mint_link(order, public_base_url()))
+    logger.info("delivery email resent", order_id=order.id)
+    _metric("DeliveryEmailResent")
+    return DeliveryOutcome.SENT_AGAIN
+
+
 def _send(order: Order, product: Product, link: DownloadLink) -> None:
     settings = get_settings()
     message = delivery_email(
@@ -106,7 +128,8 @@ def _send(order: Order, product: Product, link: DownloadLink) -> None:
             download_url=link.url,
             expires_at=link.expires_at,
             uses=link.uses_left,
-            library_url=f"{public_base_url()}/library",
+            library_url=None if order.is_guest else f"{public_base_url()}/library",
+            resend_url=f"{public_base_url()}/orders/resend" if order.is_guest else None,
             sent_at=clock.now(),
         )
     )

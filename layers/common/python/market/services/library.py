@@ -12,13 +12,14 @@ import re
 from market import clock
 from market.domain.errors import Conflict, NotFound, TooManyRequests
 from market.domain.grant import DownloadLink, Grant, LibraryItem, LibraryPage
+from market.domain.order import Order
 from market.domain.product import Product
 from market.domain.user import Caller
 from market.observability import logger
 from market.repositories import grants as grants_repo
 from market.repositories import orders as orders_repo
 from market.repositories import rate_limits
-from market.services import catalog
+from market.services import catalog, guests
 from market.services.downloads import file_of, mint_link, new_grant, public_base_url
 
 # Fresh links per order per hour (POST /orders/{id}/download-link).
@@ -42,6 +43,16 @@ def issue_download_link(caller: Caller, order_id: str, request_host: str | None 
     order = orders_repo.get_order(order_id) if _ORDER_ID.match(order_id) else None
     if order is None or order.buyer_id != caller.user_id:
         raise NotFound("No order with this id.")
+    return issue_link_for(order, request_host)
+
+
+def issue_guest_download_link(order_id: str, token: str | None, request_host: str | None = None) -> DownloadLink:
+    """A fresh link for the guest order ``token`` opens (``X-Guest-Token``): 404 for any other order."""
+    return issue_link_for(guests.guest_order(order_id, token), request_host)
+
+
+def issue_link_for(order: Order, request_host: str | None = None) -> DownloadLink:
+    """A fresh link for an order its buyer (or its guest token) has opened: 409 unless paid, 429 past the limit."""
     if not order.gives_access:
         raise Conflict(f"This order is {order.status}; only a paid order has a download link.")
     _rate_limit(

@@ -126,6 +126,8 @@ def request_refund(caller: Caller, order_id: str, amount: int | None, idempotenc
         raise NotFound("No order with this id.")
     if not order.refundable_by(caller):
         raise Forbidden("Only the product's creator or an admin can refund an order.")
+    if order.is_free:
+        raise NotRefundable("A free order took no payment: there is nothing to refund.")
     if not order.is_refundable:
         raise NotRefundable(f"An order that is {order.status} cannot be refunded.")
     check_refund_window(order, caller, clock.now(), get_settings().refund_window_days)
