@@ -30,6 +30,7 @@ class OrderOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
+    status: str
     product_id: str
     buyer_id: str | None  # null: a guest order
     creator_id: str
@@ -39,7 +40,6 @@ class OrderOut(BaseModel):
     discount_amount: int
     amount: int
     currency: str
-    status: str
     gateway: str
     reference: str
     created_at: str

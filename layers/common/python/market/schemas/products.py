@@ -149,11 +149,11 @@ class ProductOut(_Response):
 
     id: str
     creator_id: str
+    status: str
     title: str
     description: str
     price: int
     currency: str
-    status: str
     pay_what_you_want: bool
     suggested_price: int | None
     file: ProductFileOut | None
