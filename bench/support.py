@@ -185,7 +185,7 @@ def in_process_aws(stack_name: str = "bench") -> Iterator[Any]:
     from moto import mock_aws
 
     from localdev.caches import reset_caches
-    from localdev.moto_patches import serialize_dynamodb
+    from localdev.moto_patches import apply_patches
     from localdev.stack import PARAMETERS_FILE
     from localdev.template import LocalTemplate, load_template
 
@@ -198,7 +198,7 @@ def in_process_aws(stack_name: str = "bench") -> Iterator[Any]:
         local = LocalTemplate(load_template(), stack_name=stack_name, parameter_overrides=limits)
         local.create_resources(boto3.Session())
         # As the local stack does: moto's TransactWriteItems is only atomic under this lock.
-        serialize_dynamodb()
+        apply_patches()
         reset_caches()
         try:
             yield local

@@ -1,4 +1,5 @@
-"""Make the AWS emulator as atomic as the real services where the application depends on it.
+"""Make the AWS emulator as atomic as the real services where the application depends on it, and
+keep its cost from growing with the data it holds (``apply_patches`` applies them all, once).
 
 moto's DynamoDB ``TransactWriteItems`` snapshots the tables and restores them when a condition
 fails, without a lock: two concurrent requests can then lose each other's writes, which real
@@ -14,6 +15,12 @@ from typing import Any
 
 _dynamodb_lock = threading.RLock()
 _applied = False
+_sqs_applied = False
+
+
+def apply_patches() -> None:
+    serialize_dynamodb()
+    fast_sqs()
 
 
 def serialize_dynamodb() -> None:
@@ -128,3 +135,41 @@ def fast_transactions() -> None:
             raise
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def fast_sqs() -> None:
+    """moto's SQS reads the clock once per message, several times per request: ``ReceiveMessage``
+    checks every message it returns against the retention period through the queue's attributes,
+    which count all the queue's messages (O(n²) in the queue's length), and ``SendMessage`` counts
+    them too. A backlog of a thousand deliveries then takes the emulator's whole CPU.
+
+    These versions read the clock once per request and the retention period directly: the same
+    answers, in O(n).
+    """
+    global _sqs_applied
+    if _sqs_applied:
+        return
+    from moto.core.utils import unix_time, unix_time_millis
+    from moto.sqs.models import Message, Queue, SQSBackend
+
+    def visible_now(queue: Queue) -> list[Message]:
+        now = unix_time_millis()
+        return [m for m in queue._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def delayed_count(queue: Queue) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in queue._messages if now < m.delayed_until)
+
+    def not_visible_count(queue: Queue) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in queue._messages if not now > m.visible_at)
+
+    def retained(backend: SQSBackend, queue_name: str, message: Message) -> bool:
+        retention_seconds = int(backend.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
+        return bool(retention_seconds + message.sent_timestamp / 1000 > unix_time())  # type: ignore[operator]
+
+    Queue.messages = property(visible_now)  # type: ignore[assignment,method-assign]
+    Queue.approximate_number_of_messages_delayed = property(delayed_count)  # type: ignore[assignment,method-assign]
+    Queue.approximate_number_of_messages_not_visible = property(not_visible_count)  # type: ignore[assignment,method-assign]
+    SQSBackend.is_message_valid_based_on_retention_period = retained  # type: ignore[assignment,method-assign]
+    _sqs_applied = True

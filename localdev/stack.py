@@ -188,9 +188,9 @@ class LocalStack:
         os.environ.setdefault("AWS_DEFAULT_REGION", config.region)
         from moto.server import ThreadedMotoServer
 
-        from localdev.moto_patches import serialize_dynamodb
+        from localdev.moto_patches import apply_patches
 
-        serialize_dynamodb()
+        apply_patches()
         self.moto = ThreadedMotoServer(ip_address=HOST, port=config.aws_port, verbose=False)
         self.moto.start()
         if config.function_host != HOST:
