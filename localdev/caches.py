@@ -17,6 +17,7 @@ def reset_caches() -> None:
     from market import aws, consumers, keys
     from market.gateways.registry import reset_gateways
     from market.models.base import TableModel, reset_connections
+    from market.services.limits import reset_refusals
     from market.settings import get_settings
 
     get_settings.cache_clear()
@@ -25,6 +26,7 @@ def reset_caches() -> None:
     aws.reset_clients()
     keys.reset()
     reset_gateways()
+    reset_refusals()
     parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
     pending: list[type[Any]] = [TableModel]
     while pending:

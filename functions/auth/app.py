@@ -47,11 +47,14 @@ def _openapi_text() -> str:
 
 @app.post("/auth/register")
 def register(body: RegisterRequest) -> Response[str]:
-    from market.services import auth, limits
+    from market.services import auth
 
-    limits.check_register(body.email, source_ip(app))
     user = auth.register(
-        email=body.email, password=body.password.get_secret_value(), role=body.role, display_name=body.display_name
+        email=body.email,
+        password=body.password.get_secret_value(),
+        role=body.role,
+        display_name=body.display_name,
+        source_ip=source_ip(app),
     )
     return json_response(201, UserOut.model_validate(user))
 

@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 
 from localdev.caches import reset_caches
+from market.auth import passwords
 from market.auth.tokens import issue_access_token
 from market.domain.errors import TooManyRequests
 from market.domain.limits import DEFAULT_RATE_LIMITS
 from market.gateways.registry import reset_gateways
 from market.services import limits
 from market.settings import get_settings
-from tests.fixtures.aws import AwsResources
+from tests.fixtures.aws import AwsCalls, AwsResources
 from tests.fixtures.events import REPO_ROOT, header, http_event, json_body, lambda_context, load_function
 from tests.fixtures.payments import a_product, a_user, install_fake_gateway
 
@@ -83,6 +84,26 @@ def test_register_is_limited_per_address_whatever_the_ip(lowered: None) -> None:
 
     assert (first["statusCode"], second["statusCode"]) == (201, 409)
     assert_429(third)
+
+
+def test_a_refused_address_is_refused_again_without_a_call_or_a_hash_until_its_window_ends(
+    lowered: None, aws_calls: AwsCalls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ip = "198.51.100.30"
+    assert [register(unique_email(), ip)["statusCode"] for _ in range(3)] == [201, 201, 201]
+    assert_429(register(unique_email(), ip))  # the counter's condition refused the transaction
+    hashed: list[str] = []
+    hash_password = passwords.hash_password
+    monkeypatch.setattr(passwords, "hash_password", lambda password: hashed.append(password) or hash_password(password))
+    mark = len(aws_calls.made)
+
+    assert_429(register(unique_email(), ip))
+    assert (aws_calls.since(mark), hashed) == ([], [])  # counts only grow within a window: no need to ask
+
+    limits.reset_refusals()  # another container has not seen the refusal: the counter still refuses
+    assert_429(register(unique_email(), ip))
+    assert aws_calls.since(mark) == ["dynamodb.TransactWriteItems"]
+    assert register(unique_email(), "198.51.100.31")["statusCode"] == 201
 
 
 def test_orders_are_limited_per_account_and_more_loosely_per_ip(lowered: None) -> None:

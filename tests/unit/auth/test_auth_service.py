@@ -14,11 +14,13 @@ from market import clock
 from market.auth import passwords
 from market.auth.tokens import verify_access_token
 from market.domain.errors import Conflict, Forbidden, InvalidToken, TooManyRequests
+from market.domain.limits import RateScope
 from market.domain.user import User
+from market.models.rate_limit import RateCounterItem, rate_pk, window_sk
 from market.models.refresh_token import RefreshTokenItem, TokenFamilyItem
 from market.models.user import EmailGuardItem, UserItem, email_pk, user_pk
-from market.repositories import refresh_tokens, users
-from market.services import auth
+from market.repositories import rate_limits, refresh_tokens, users
+from market.services import auth, limits
 from market.settings import get_settings
 from tests.fixtures.aws import AwsCalls
 
@@ -34,7 +36,9 @@ def unique_email() -> str:
 
 
 def registered(role: str = "customer", email: str | None = None) -> User:
-    return auth.register(email=email or unique_email(), password=PASSWORD, role=role, display_name=None)
+    return auth.register(
+        email=email or unique_email(), password=PASSWORD, role=role, display_name=None, source_ip="192.0.2.1"
+    )
 
 
 def raw_item(pk: str, sk: str) -> dict[str, Any] | None:
@@ -48,7 +52,13 @@ def raw_item(pk: str, sk: str) -> dict[str, Any] | None:
 
 @pytest.mark.usefixtures("aws_resources")
 def test_register_stores_normalised_email_and_argon2id_hash_not_the_password() -> None:
-    user = auth.register(email="  Ada.Lovelace@Example.COM ", password=PASSWORD, role="creator", display_name="Ada")
+    user = auth.register(
+        email="  Ada.Lovelace@Example.COM ",
+        password=PASSWORD,
+        role="creator",
+        display_name="Ada",
+        source_ip="192.0.2.1",
+    )
 
     stored = raw_item(user_pk(user.id), "PROFILE")
     assert stored is not None
@@ -121,7 +131,7 @@ def test_self_registration_as_admin_is_forbidden_and_writes_nothing() -> None:
     email = unique_email()
 
     with pytest.raises(Forbidden):
-        auth.register(email=email, password=PASSWORD, role="admin", display_name=None)
+        auth.register(email=email, password=PASSWORD, role="admin", display_name=None, source_ip="192.0.2.1")
 
     assert raw_item(email_pk(email), "EMAIL") is None
 
@@ -423,16 +433,27 @@ def test_profile_of_a_deleted_user_is_an_invalid_token() -> None:
 # ---------------------------------------------------------------- round trips and the lockout under parallel guesses
 
 
+def _register_count(scope: RateScope, key: str) -> int:
+    window = rate_limits.window_at(clock.epoch_seconds(), limits.rate_limit(scope).window_seconds)
+    return int(RateCounterItem.get(rate_pk(scope, key), window_sk(window.index)).hits)
+
+
 @pytest.mark.usefixtures("aws_resources")
-def test_register_is_one_transaction(aws_calls: AwsCalls) -> None:
+def test_register_is_one_transaction_that_holds_its_rate_counters(aws_calls: AwsCalls) -> None:
     email = unique_email()
 
     registered(email=email)
+    # No early "is it taken?" read, no counter calls: the transaction checks the email and counts.
+    assert aws_calls.made == ["dynamodb.TransactWriteItems"]
+    assert _register_count("register-email", email) == 1
+
+    mark = len(aws_calls.made)
     with pytest.raises(Conflict):
         registered(email=email)
-
-    # No early "is it taken?" read: the transaction is the check, for a new email and a taken one.
-    assert aws_calls.made == ["dynamodb.TransactWriteItems", "dynamodb.TransactWriteItems"]
+    # The refused transaction rolled its counts back: a taken email is counted after it, so that
+    # probing for registered addresses uses the limit up as fast as registering does.
+    assert aws_calls.since(mark) == ["dynamodb.TransactWriteItems", "dynamodb.UpdateItem", "dynamodb.UpdateItem"]
+    assert _register_count("register-email", email) == 2
 
 
 @pytest.mark.usefixtures("aws_resources")

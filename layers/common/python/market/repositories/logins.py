@@ -19,14 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
-
 from market.domain.user import Credentials
 from market.models.rate_limit import RateCounterItem, rate_pk, window_sk
 from market.models.user import EMAIL_SK, USER_SK, EmailGuardItem, UserItem, email_pk, user_pk
 from market.repositories import refresh_tokens, users
-from market.repositories.rate_limits import Window, expiry
+from market.repositories.rate_limits import Window, counter_item, slot, under
 from market.repositories.reads import get_many
 from market.repositories.transactions import OperationRejected, TxOp, write
 
@@ -62,15 +59,6 @@ class RoleChanged(Exception):
 ROLE_CHECK = "role"
 
 
-def _counter(scope: str, key: str, window: Window) -> RateCounterItem:
-    return RateCounterItem(rate_pk(scope, key), window_sk(window.index))
-
-
-def _under(limit: int) -> Condition:
-    condition: Condition = RateCounterItem.hits.does_not_exist() | (RateCounterItem.hits < limit)
-    return condition
-
-
 def read(email: str, source_ip: str, window: Window) -> LoginState:
     """The account's credentials and both failure counts, in one round trip (two for a guard that
     predates the login copy, which then reads the user too)."""
@@ -97,15 +85,10 @@ def read(email: str, source_ip: str, window: Window) -> LoginState:
 def record_failure(email: str, source_ip: str, window: Window, limits: Limits) -> None:
     """Count a wrong password for the account and the source IP; ``LimitReached`` (nothing counted)
     when either has no failure left in this window."""
-    expires_at = expiry(window)
-
-    def add(scope: str, key: str, limit: int) -> TxOp:
-        counter = _counter(scope, key, window)
-        actions: list[Action] = [RateCounterItem.hits.add(1), RateCounterItem.expires_at.set(expires_at)]
-        return TxOp(scope, lambda tx: tx.update(counter, actions=actions, condition=_under(limit)))
-
     try:
-        write([add(ACCOUNT_SCOPE, email, limits.per_account), add(IP_SCOPE, source_ip, limits.per_ip)])
+        write(
+            [slot(ACCOUNT_SCOPE, email, window, limits.per_account), slot(IP_SCOPE, source_ip, window, limits.per_ip)]
+        )
     except OperationRejected as rejected:
         raise LimitReached from rejected
 
@@ -125,16 +108,16 @@ def succeed(
     id. ``LimitReached`` (nothing written) when the account or the IP reached its limit meanwhile;
     ``RoleChanged`` (nothing written) when the user's role is not ``credentials.role`` (the copy is
     stale): the token is never issued with a role the user no longer has."""
-    account = _counter(ACCOUNT_SCOPE, email, window)
-    ip = _counter(IP_SCOPE, source_ip, window)
+    account = counter_item(ACCOUNT_SCOPE, email, window)
+    ip = counter_item(IP_SCOPE, source_ip, window)
     family_id, family = refresh_tokens.family_ops(
         credentials.user_id, token_digest, issued_at=issued_at, expires_at=expires_at
     )
     ops = [
-        TxOp(ACCOUNT_SCOPE, lambda tx: tx.delete(account, condition=_under(limits.per_account))),
+        TxOp(ACCOUNT_SCOPE, lambda tx: tx.delete(account, condition=under(limits.per_account))),
         TxOp(
             IP_SCOPE,
-            lambda tx: tx.condition_check(RateCounterItem, ip.PK, ip.SK, condition=_under(limits.per_ip)),
+            lambda tx: tx.condition_check(RateCounterItem, ip.PK, ip.SK, condition=under(limits.per_ip)),
         ),
         TxOp(
             ROLE_CHECK,

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
 from market.models.rate_limit import RateCounterItem, rate_pk, window_sk
+from market.repositories.transactions import TxOp
 
 # Counters outlive their window a little, so a late read still finds them; TTL removes them after.
 _TTL_MARGIN_SECONDS = 3600
+SLOT_LABEL = "rate:"  # the label of a counter's item in a transaction: ``rate:<scope>``
 
 
 @dataclass(frozen=True)
@@ -26,14 +31,39 @@ def window_at(now: int, window_seconds: int) -> Window:
 
 def add(scope: str, key: str, window: Window, amount: int = 1) -> int:
     """Add ``amount`` to the counter of ``scope``/``key`` in ``window`` (creating it) and return the new count."""
-    counter = RateCounterItem(rate_pk(scope, key), window_sk(window.index))
+    counter = counter_item(scope, key, window)
     counter.update(
         actions=[
             RateCounterItem.hits.add(amount),
-            RateCounterItem.expires_at.set(window.ends_at + _TTL_MARGIN_SECONDS),
+            RateCounterItem.expires_at.set(expiry(window)),
         ]
     )
     return int(counter.hits)
+
+
+def slot(scope: str, key: str, window: Window, limit: int) -> TxOp:
+    """One request in the counter of ``scope``/``key``, as an item of a transaction (labelled
+    ``rate:<scope>``): its condition fails once the counter already holds ``limit``."""
+    counter = counter_item(scope, key, window)
+
+    def add_to(tx: TransactWrite) -> None:
+        tx.update(
+            counter,
+            actions=[RateCounterItem.hits.add(1), RateCounterItem.expires_at.set(expiry(window))],
+            condition=under(limit),
+        )
+
+    return TxOp(f"{SLOT_LABEL}{scope}", add_to)
+
+
+def counter_item(scope: str, key: str, window: Window) -> RateCounterItem:
+    return RateCounterItem(rate_pk(scope, key), window_sk(window.index))
+
+
+def under(limit: int) -> Condition:
+    """A counter's condition: it holds fewer than ``limit`` (or does not exist yet)."""
+    condition: Condition = RateCounterItem.hits.does_not_exist() | (RateCounterItem.hits < limit)
+    return condition
 
 
 def expiry(window: Window) -> int:
@@ -43,4 +73,4 @@ def expiry(window: Window) -> int:
 
 def reset(scope: str, key: str, window: Window) -> None:
     """Forget the counter of ``scope``/``key`` in ``window``."""
-    RateCounterItem(rate_pk(scope, key), window_sk(window.index)).delete()
+    counter_item(scope, key, window).delete()

@@ -5,6 +5,8 @@ The email guard carries a copy of what logging in needs (``market.repositories.l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pynamodb.exceptions import DoesNotExist
 
 from market.domain.errors import Conflict
@@ -25,8 +27,9 @@ def _item(user: User) -> UserItem:
     return from_domain(UserItem(user_pk(user.id), USER_SK), user)
 
 
-def create_user(user: User) -> None:
-    """Write the user and its email guard in one transaction; ``EmailTaken`` if the email is registered.
+def create_user(user: User, also: Sequence[TxOp] = ()) -> None:
+    """Write the user and its email guard in one transaction (with the items ``also`` names);
+    ``EmailTaken`` if only the guard's condition failed, else ``OperationRejected``.
 
     The transaction is also the only check (registering costs one round trip). A concurrent
     registration of the same email cancels one of the two with a conflict; ``write`` tries again,
@@ -41,10 +44,11 @@ def create_user(user: User) -> None:
             [
                 TxOp("guard", lambda tx: tx.save(guard, condition=EmailGuardItem.PK.does_not_exist())),
                 TxOp("user", lambda tx: tx.save(item, condition=UserItem.PK.does_not_exist())),
+                *also,
             ]
         )
     except OperationRejected as rejected:
-        if "guard" in rejected.failed:
+        if rejected.failed == {"guard"}:
             raise EmailTaken from rejected
         raise
 

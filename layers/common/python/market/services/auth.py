@@ -24,6 +24,8 @@ from market.domain.user import SELF_SERVICE_ROLES, Credentials, RefreshToken, Us
 from market.ids import new_id, new_token
 from market.observability import logger
 from market.repositories import logins, rate_limits, refresh_tokens, users
+from market.repositories.transactions import OperationRejected
+from market.services import limits
 from market.settings import get_settings
 
 ACCOUNT_SCOPE = logins.ACCOUNT_SCOPE
@@ -56,13 +58,16 @@ class TokenPair:
         return f"TokenPair(expires_in={self.expires_in})"
 
 
-def register(*, email: str, password: str, role: str, display_name: str | None) -> User:
-    """A new account; ``Forbidden`` for a role nobody may give themselves, ``EmailTaken`` (409) for a known email."""
+def register(*, email: str, password: str, role: str, display_name: str | None, source_ip: str) -> User:
+    """A new account; ``Forbidden`` for a role nobody may give themselves, ``EmailTaken`` (409) for a
+    known email, ``TooManyRequests`` (429) past the ``register-ip`` or ``register-email`` limit."""
     if role not in SELF_SERVICE_ROLES:
         raise Forbidden(f"Accounts can register as {' or '.join(SELF_SERVICE_ROLES)} only.")
     email = normalise_email(email)
+    counters = limits.slots(*limits.register_checks(email, source_ip))
     # No early "is the email taken?" read: the transaction answers it (and a taken email then costs
-    # the same argon2 hash as a free one, so the answer's timing tells nothing either).
+    # the same argon2 hash as a free one, so the answer's timing tells nothing either). The rate
+    # counters are items of the same transaction: a registration is one round trip.
     user = User(
         id=new_id("usr_"),
         email=email,
@@ -71,7 +76,16 @@ def register(*, email: str, password: str, role: str, display_name: str | None) 
         display_name=display_name,
         created_at=clock.iso(clock.now()),
     )
-    users.create_user(user)
+    try:
+        users.create_user(user, also=counters.ops)
+    except users.EmailTaken:
+        counters.take()  # the transaction rolled the counts back; a refused registration counts too
+        raise
+    except OperationRejected as rejected:
+        too_many = counters.refusal(rejected.failed)
+        if too_many is None:
+            raise
+        raise too_many from rejected
     logger.info("user registered", user_id=user.id, role=role)
     return user
 

@@ -4,6 +4,11 @@ Each check takes one slot in every counter it names before the work is done, so 
 cannot overrun a limit. The scopes and their defaults are ``market.domain.limits``; the values come
 from the settings (``RATE_LIMITS``, ``RATE_LIMIT_WINDOW_SECONDS``). Login keeps its own lockout
 (``market.services.auth``).
+
+Two ways to take a slot: ``take`` (an ``UpdateItem`` per counter, before the work), or ``slots``
+(conditional items for the work's own transaction, so a request that succeeds costs no extra call;
+``refusal`` reads the answer). A counter only grows within its window, so once it refused a key
+this container refuses that key without a call until the window ends (``_refused``).
 """
 
 from __future__ import annotations
@@ -14,7 +19,14 @@ from market.domain.limits import DEFAULT_RATE_LIMITS, RateLimit, RateScope
 from market.domain.user import normalise_email
 from market.observability import logger
 from market.repositories import rate_limits
+from market.repositories.transactions import TxOp
 from market.settings import get_settings
+
+RateCheck = tuple[RateScope, str]  # a scope and the key it counts (an IP, an account, an address)
+
+# (scope, key, window index) -> the window's end, for the keys this container saw refused.
+_refused: dict[tuple[str, str, int], int] = {}
+_REFUSED_KEPT = 10_000  # a bound on the memory a flood of keys can take; past it the cache starts over
 
 
 def rate_limit(scope: RateScope) -> RateLimit:
@@ -23,24 +35,86 @@ def rate_limit(scope: RateScope) -> RateLimit:
     return RateLimit(scope=scope, limit=limit, window_seconds=settings.rate_limit_window_seconds)
 
 
-def take(*checks: tuple[RateScope, str]) -> None:
-    """One request against each ``(scope, key)``; ``TooManyRequests`` (429) when any is over its limit."""
-    now = clock.epoch_seconds()
-    retry_after = 0
+def reset_refusals() -> None:
+    _refused.clear()
+
+
+def _windows(checks: tuple[RateCheck, ...], now: int) -> list[tuple[RateLimit, str, rate_limits.Window]]:
+    """The limited checks with their current window; ``TooManyRequests`` at once for a key known refused."""
+    windows = []
     for scope, key in checks:
         limit = rate_limit(scope)
         if limit.limit <= 0:
             continue
         window = rate_limits.window_at(now, limit.window_seconds)
-        if limit.exceeded_by(rate_limits.add(scope, key, window)):
-            logger.warning("rate limited", scope=scope, retry_after=window.seconds_left(now))
-            retry_after = max(retry_after, window.seconds_left(now))
-    if retry_after:
-        raise TooManyRequests(retry_after, "Too many requests; try again later.")
+        if (scope, key, window.index) in _refused:
+            raise _too_many(scope, window.seconds_left(now))
+        windows.append((limit, key, window))
+    return windows
 
 
-def check_register(email: str, source_ip: str) -> None:
-    take(("register-ip", source_ip), ("register-email", normalise_email(email)))
+def _remember_refused(scope: str, key: str, window: rate_limits.Window) -> None:
+    if len(_refused) >= _REFUSED_KEPT:
+        _refused.clear()
+    _refused[(scope, key, window.index)] = window.ends_at
+
+
+def _too_many(scope: str, retry_after: int) -> TooManyRequests:
+    logger.warning("rate limited", scope=scope, retry_after=retry_after)
+    return TooManyRequests(retry_after, "Too many requests; try again later.")
+
+
+def take(*checks: RateCheck) -> None:
+    """One request against each ``(scope, key)``; ``TooManyRequests`` (429) when any is over its limit."""
+    now = clock.epoch_seconds()
+    refused: list[tuple[str, int]] = []
+    for limit, key, window in _windows(checks, now):
+        if limit.exceeded_by(rate_limits.add(limit.scope, key, window)):
+            _remember_refused(limit.scope, key, window)
+            refused.append((limit.scope, window.seconds_left(now)))
+    if refused:
+        scope, retry_after = max(refused, key=lambda pair: pair[1])
+        raise _too_many(scope, retry_after)
+
+
+class Slots:
+    """The counters of some checks as items of the caller's transaction (see ``slots``)."""
+
+    def __init__(self, checks: tuple[RateCheck, ...]) -> None:
+        self._checks = checks
+        self._now = clock.epoch_seconds()
+        self._windows = _windows(checks, self._now)
+
+    @property
+    def ops(self) -> list[TxOp]:
+        return [rate_limits.slot(limit.scope, key, window, limit.limit) for limit, key, window in self._windows]
+
+    def refusal(self, failed: set[str]) -> TooManyRequests | None:
+        """The 429 for a transaction whose failed items (labels) include a counter, else ``None``."""
+        refused = [
+            (limit.scope, key, window)
+            for limit, key, window in self._windows
+            if f"{rate_limits.SLOT_LABEL}{limit.scope}" in failed
+        ]
+        for scope, key, window in refused:
+            _remember_refused(scope, key, window)
+        if not refused:
+            return None
+        scope, _, window = max(refused, key=lambda found: found[2].ends_at)
+        return _too_many(scope, window.seconds_left(self._now))
+
+    def take(self) -> None:
+        """Count the request outside the transaction (for a transaction that failed for another reason)."""
+        take(*self._checks)
+
+
+def slots(*checks: RateCheck) -> Slots:
+    """Counters to add to a transaction: ``TooManyRequests`` now for a key known refused, else a ``Slots``."""
+    return Slots(checks)
+
+
+def register_checks(email: str, source_ip: str) -> tuple[RateCheck, ...]:
+    return (("register-ip", source_ip), ("register-email", normalise_email(email)))
 
 
 def check_order(account_id: str, source_ip: str) -> None:
