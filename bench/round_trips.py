@@ -226,7 +226,8 @@ def build_routes() -> list[Route]:
         return prepare
 
     def prepare_delivery() -> None:
-        state["delivery"] = json.dumps({"order_id": settled_order()["id"]})
+        order = settled_order()
+        state["delivery"] = json.dumps({"order_id": order["id"], "product_id": order["product_id"]})
 
     def prepare_download() -> None:
         order = settled_order()
@@ -310,7 +311,7 @@ def build_routes() -> list[Route]:
             "delivery (1 record)",
             delivery_worker,
             lambda: sqs_event(state["delivery"], queue="DeliveryQueue"),
-            floor=5,  # order + product read; a lease on the order (no re-read); the grant; the email; marked sent
+            floor=4,  # order + product read; lease, unsent check, grant, library entry (one transaction); email; mark
             prepare=prepare_delivery,
             key="delivery",
         ),

@@ -21,7 +21,7 @@ from market.observability import get_metrics, logger
 def deliver(message: DeliveryMessage) -> None:
     from market.services.delivery import deliver_order, resend_order
 
-    outcome = resend_order(message.order_id) if message.resend else deliver_order(message.order_id)
+    outcome = resend_order(message.order_id) if message.resend else deliver_order(message.order_id, message.product_id)
     logger.info("delivery handled", order_id=message.order_id, outcome=outcome.value)
 
 

@@ -109,9 +109,10 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "GRANT#*": {GET, PUT, UPDATE, BATCH_WRITE},  # download (read, take a use), new links, the library's links
     },
     "DeliveryWorkerFunction": {
-        "ORDER#*": {GET, UPDATE},  # the paid order; delivery_email_sent_at once the email went out
+        "ORDER#*": {GET, BATCH_GET, CHECK, UPDATE},  # the paid order (with its product), still unsent under
+        # the lease (in the lease's transaction); delivery_email_sent_at once the email went out
         "LIBRARY#*": {PUT},  # the buyer's library entry
-        "PRODUCT#*": {GET},  # title and file for the email
+        "PRODUCT#*": {GET, BATCH_GET},  # title and file for the email
         "DELIVERY#*": {PUT, DELETE},  # the delivery lease (conditional put), given back after a failed send
         "GRANT#*": {PUT},  # the emailed link's grant
     },

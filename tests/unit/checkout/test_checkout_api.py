@@ -318,7 +318,7 @@ def test_verify_settles_an_order_the_gateway_reports_paid(
     assert body["status"] == "paid"
     assert body["paid_at"] == body["created_at"]  # the fake gateway's paid_at is earlier than the order
     assert wallets_repo.get_balance(creator[0], "NGN").available == NET
-    assert delivery_messages() == [{"order_id": placed["id"]}]
+    assert delivery_messages() == [{"order_id": placed["id"], "product_id": placed["product_id"]}]
 
 
 def test_verify_twice_credits_once(

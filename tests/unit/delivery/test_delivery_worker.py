@@ -14,12 +14,14 @@ import boto3
 import pytest
 
 from market import clock
+from market.domain.order import Order
 from market.domain.user import Caller
 from market.emails import format_time
 from market.repositories import grants as grants_repo
 from market.repositories import orders as orders_repo
 from market.services import delivery, library
 from market.settings import get_settings
+from tests.fixtures.aws import AwsCalls
 from tests.fixtures.delivery import a_product, an_order, run_worker, sent_emails, set_order_status
 from tests.fixtures.events import http_event, lambda_context, load_function
 
@@ -35,8 +37,9 @@ def bucket(aws_resources: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     get_settings.cache_clear()
 
 
-def message(order_id: str) -> str:
-    return json.dumps({"order_id": order_id})
+def message(order: Order) -> str:
+    """The message the payments consumer sends: the order and its product."""
+    return json.dumps({"order_id": order.id, "product_id": order.product_id})
 
 
 def download_status(link: str) -> int:
@@ -49,7 +52,7 @@ def test_a_paid_order_gets_one_email_with_a_working_one_time_link(bucket: str) -
     product = a_product(bucket, title="The Lagos Cookbook", price=250000, currency="NGN")
     order = an_order(product, buyer_email="ada@example.com")
 
-    response = run_worker(message(order.id))
+    response = run_worker(message(order))
 
     assert response["batchItemFailures"] == []
     [mail] = sent_emails("ada@example.com")
@@ -78,8 +81,8 @@ def test_a_paid_order_gets_one_email_with_a_working_one_time_link(bucket: str) -
 def test_a_redelivered_message_sends_no_second_email(bucket: str) -> None:
     order = an_order(a_product(bucket), buyer_email="twice@example.com")
 
-    assert run_worker(message(order.id), message(order.id))["batchItemFailures"] == []  # twice in one batch
-    assert run_worker(message(order.id))["batchItemFailures"] == []  # and again later
+    assert run_worker(message(order), message(order))["batchItemFailures"] == []  # twice in one batch
+    assert run_worker(message(order))["batchItemFailures"] == []  # and again later
 
     assert len(sent_emails("twice@example.com")) == 1
 
@@ -91,13 +94,13 @@ def test_a_copy_arriving_during_another_consumers_send_is_retried_not_sent(bucke
         order.id, "other-consumer", clock.epoch_seconds(), delivery.DELIVERY_LEASE_SECONDS
     )
 
-    busy = run_worker(message(order.id))
+    busy = run_worker(message(order))
 
     assert len(busy["batchItemFailures"]) == 1  # SQS delivers it again later
     assert sent_emails("copy@example.com") == []
     clock.set_offset(delivery.DELIVERY_LEASE_SECONDS)  # the holder died without sending: its lease runs out
-    assert run_worker(message(order.id))["batchItemFailures"] == []
-    assert run_worker(message(order.id))["batchItemFailures"] == []
+    assert run_worker(message(order))["batchItemFailures"] == []
+    assert run_worker(message(order))["batchItemFailures"] == []
     assert len(sent_emails("copy@example.com")) == 1
 
 
@@ -105,7 +108,7 @@ def test_a_copy_arriving_during_another_consumers_send_is_retried_not_sent(bucke
 def test_an_order_that_gives_no_access_gets_nothing_and_is_not_retried(bucket: str, status: str) -> None:
     order = an_order(a_product(bucket), buyer_email="nothing@example.com", status=status)
 
-    response = run_worker(message(order.id))
+    response = run_worker(message(order))
 
     assert response["batchItemFailures"] == []
     assert sent_emails("nothing@example.com") == []
@@ -114,7 +117,7 @@ def test_an_order_that_gives_no_access_gets_nothing_and_is_not_retried(bucket: s
 def test_a_partially_refunded_order_not_yet_emailed_is_delivered(bucket: str) -> None:
     order = an_order(a_product(bucket), buyer_email="partial@example.com", status="partially_refunded")
 
-    assert run_worker(message(order.id))["batchItemFailures"] == []
+    assert run_worker(message(order))["batchItemFailures"] == []
 
     assert len(sent_emails("partial@example.com")) == 1
 
@@ -123,13 +126,13 @@ def test_an_order_refunded_before_its_message_arrives_gets_nothing(bucket: str) 
     order = an_order(a_product(bucket), buyer_email="late@example.com")
     set_order_status(order.id, "refunded")
 
-    assert run_worker(message(order.id))["batchItemFailures"] == []
+    assert run_worker(message(order))["batchItemFailures"] == []
 
     assert sent_emails("late@example.com") == []
 
 
 def test_an_unknown_order_is_dropped(bucket: str) -> None:
-    assert run_worker(message("ord_does_not_exist"))["batchItemFailures"] == []
+    assert run_worker(json.dumps({"order_id": "ord_does_not_exist"}))["batchItemFailures"] == []
     assert sent_emails() == []
 
 
@@ -137,7 +140,7 @@ def test_a_failed_send_is_retried_and_then_sent_once(bucket: str, monkeypatch: p
     order = an_order(a_product(bucket), buyer_email="retry@example.com")
     monkeypatch.setenv("EMAIL_SENDER", "unverified@market.test")  # SES refuses an unverified sender
     get_settings.cache_clear()
-    event_body = message(order.id)
+    event_body = message(order)
 
     first = run_worker(event_body)
 
@@ -155,7 +158,7 @@ def test_a_failed_send_is_retried_and_then_sent_once(bucket: str, monkeypatch: p
 def test_a_bad_record_fails_alone(bucket: str) -> None:
     order = an_order(a_product(bucket), buyer_email="alone@example.com")
 
-    response = run_worker("not json", json.dumps({"order": "x"}), message(order.id))
+    response = run_worker("not json", json.dumps({"order": "x"}), message(order))
 
     assert len(response["batchItemFailures"]) == 2
     assert len(sent_emails("alone@example.com")) == 1
@@ -163,8 +166,54 @@ def test_a_bad_record_fails_alone(bucket: str) -> None:
 
 def test_a_delivered_order_is_in_the_buyers_library(bucket: str) -> None:
     order = an_order(a_product(bucket), buyer_id="buyer-lib")
-    assert run_worker(message(order.id))["batchItemFailures"] == []
+    assert run_worker(message(order))["batchItemFailures"] == []
 
     page = library.library(Caller(user_id="buyer-lib", role="customer"), limit=20, cursor=None)
 
     assert [item.order_id for item in page.items] == [order.id]
+
+
+def test_a_message_without_its_product_still_delivers_once(bucket: str) -> None:
+    # Messages queued before the consumer read the product beside the order name the order only.
+    order = an_order(a_product(bucket), buyer_email="older@example.com")
+    older = json.dumps({"order_id": order.id})
+
+    assert run_worker(older, older)["batchItemFailures"] == []
+
+    assert len(sent_emails("older@example.com")) == 1
+
+
+def test_a_delivery_is_four_round_trips(bucket: str, aws_calls: AwsCalls) -> None:
+    product = a_product(bucket)
+    assert run_worker(message(an_order(product, buyer_email="warm@example.com")))["batchItemFailures"] == []
+    order = an_order(product, buyer_id="buyer-trips", buyer_email="trips@example.com")
+    mark = len(aws_calls.made)
+
+    assert run_worker(message(order))["batchItemFailures"] == []
+
+    # Order and product in one read; lease, unsent check, grant and library entry in one transaction.
+    assert aws_calls.since(mark) == [
+        "dynamodb.BatchGetItem",
+        "dynamodb.TransactWriteItems",
+        "sesv2.SendEmail",
+        "dynamodb.UpdateItem",
+    ]
+    page = library.library(Caller(user_id="buyer-trips", role="customer"), limit=20, cursor=None)
+    assert [item.order_id for item in page.items] == [order.id]
+    [mail] = sent_emails("trips@example.com")
+    assert download_status(LINK.findall(mail["text"])[0]) == 302
+
+
+def test_an_email_recorded_after_the_read_is_not_sent_again(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    product = a_product(bucket)
+    order = an_order(product, buyer_email="raced@example.com")
+    stale = orders_repo.get_order(order.id)
+    # Another consumer sends and records the email after this one read the order (its lease then ran out).
+    assert orders_repo.mark_delivery_email_sent(order.id, clock.iso(clock.now()))
+    monkeypatch.setattr(orders_repo, "get_order_and_product", lambda order_id, product_id: (stale, product))
+
+    assert delivery.deliver_order(order.id, product.id) is delivery.DeliveryOutcome.ALREADY_SENT
+
+    assert sent_emails("raced@example.com") == []
+    # The transaction wrote nothing: no lease was taken, so a later copy is not held back either.
+    assert grants_repo.claim_delivery(order.id, "next", clock.epoch_seconds(), delivery.DELIVERY_LEASE_SECONDS)

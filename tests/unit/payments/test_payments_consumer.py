@@ -103,7 +103,7 @@ def test_a_gateway_outage_fails_only_its_own_record(gateway: FakeGateway, queue:
     assert stored_order(stuck.id).status == "pending"
     assert wallets_repo.get_balance(CREATOR, "NGN").available == NET
     assert wallets_repo.get_balance("cr_bola", "NGN").available == 0
-    assert delivery_messages() == [{"order_id": paid.id}]
+    assert delivery_messages() == [{"order_id": paid.id, "product_id": paid.product_id}]
 
 
 def test_a_retried_record_settles_once_the_gateway_recovers(gateway: FakeGateway, queue: PaymentsQueue) -> None:
@@ -134,7 +134,7 @@ def test_the_same_event_twice_in_one_batch_credits_once(gateway: FakeGateway, qu
     assert failed_ids(response) == []
     assert wallets_repo.get_balance(CREATOR, "NGN").available == NET
     assert len(sale_entries(CREATOR, order.id)) == 1
-    assert delivery_messages() == [{"order_id": order.id}] * 2
+    assert delivery_messages() == [{"order_id": order.id, "product_id": order.product_id}] * 2
 
 
 def test_settled_mismatched_and_unknown_records_are_all_done(gateway: FakeGateway, queue: PaymentsQueue) -> None:

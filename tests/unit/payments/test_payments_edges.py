@@ -71,7 +71,7 @@ def test_an_order_paid_after_it_expired_is_settled_once_and_delivered(gateway: F
     assert (first.outcome, second.outcome) == (Outcome.SETTLED, Outcome.DUPLICATE)
     assert len(sale_entries(CREATOR, order.id)) == 1
     assert wallets_repo.get_balance(CREATOR, "NGN").available == NET
-    assert {"order_id": order.id} in delivery_messages()
+    assert {"order_id": order.id, "product_id": order.product_id} in delivery_messages()
 
 
 def test_a_late_success_racing_the_close_of_the_order_still_settles(gateway: FakeGateway) -> None:

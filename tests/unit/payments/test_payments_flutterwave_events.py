@@ -75,7 +75,7 @@ def test_a_successful_charge_settles_once_verifying_by_the_named_transaction(gat
     assert len(sale_entries(CREATOR, order.id)) == 1
     assert wallets_repo.get_balance(CREATOR, "NGN").available == NET
     assert gateway.transaction_ids[0] == "7001"
-    assert delivery_messages() == [{"order_id": order.id}] * 2
+    assert delivery_messages() == [{"order_id": order.id, "product_id": order.product_id}] * 2
 
 
 def test_a_failed_charge_is_verified_and_fails_the_order_without_credit(gateway: FakeGateway) -> None:

@@ -197,7 +197,7 @@ def test_settlement_sends_the_order_to_the_delivery_queue_once(gateway: FakeGate
 
     settle_order(order)
 
-    assert delivery_messages() == [{"order_id": order.id}]
+    assert delivery_messages() == [{"order_id": order.id, "product_id": order.product_id}]
 
 
 def test_settle_reference_finds_the_order_behind_a_gateway_reference(gateway: FakeGateway) -> None:
@@ -230,7 +230,7 @@ def test_settling_a_paid_order_again_is_a_duplicate_without_a_second_credit(gate
     order = a_pending_order(creator_id=CREATOR)
     gateway.pay(order)
     settle_order(order)
-    assert delivery_messages() == [{"order_id": order.id}]
+    assert delivery_messages() == [{"order_id": order.id, "product_id": order.product_id}]
 
     again = settle_order(stored_order(order.id))
     stale = settle_order(order)  # the pending copy a slow consumer still holds
@@ -245,7 +245,7 @@ def test_settling_a_paid_order_again_is_a_duplicate_without_a_second_credit(gate
     day = clock.iso(clock.now())[:10]
     assert int(counters(CREATOR)[f"DAY#{day}#NGN"].sales) == 1
     # A duplicate still hands the order to delivery (idempotent there), in case the first send was lost.
-    assert delivery_messages() == [{"order_id": order.id}] * 3
+    assert delivery_messages() == [{"order_id": order.id, "product_id": order.product_id}] * 3
 
 
 def test_a_duplicate_is_recognised_without_asking_the_gateway_again(gateway: FakeGateway) -> None:
@@ -447,7 +447,7 @@ def test_the_reconciler_settles_a_pending_order_the_gateway_reports_paid(gateway
     assert (report.checked, report.settled, report.expired, report.failed) == (1, 1, 0, 0)
     assert stored_order(order.id).status == "paid"
     assert wallets_repo.get_balance(CREATOR, "NGN").available == NET
-    assert delivery_messages() == [{"order_id": order.id}]
+    assert delivery_messages() == [{"order_id": order.id, "product_id": order.product_id}]
     assert not pending_marker_exists(order)
 
 
@@ -555,7 +555,7 @@ def test_twenty_concurrent_settlements_of_one_order_credit_it_once(gateway: Fake
     assert len(sale_entries(CREATOR, order.id)) == 1
     assert wallets_repo.check_wallet(CREATOR) == []
     assert stored_order(order.id).status == "paid"
-    assert delivery_messages() == [{"order_id": order.id}] * 20
+    assert delivery_messages() == [{"order_id": order.id, "product_id": order.product_id}] * 20
 
 
 def settle_as_sqs_would(order: Order, attempts: int = 5) -> SettlementResult:

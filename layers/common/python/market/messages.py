@@ -38,6 +38,8 @@ class GatewayEventMessage:
 @dataclass(frozen=True)
 class DeliveryMessage:
     order_id: str
+    # The order's product, so the consumer reads both in one request (absent from older messages).
+    product_id: str | None = None
     # True: a fresh email with a fresh link although one was sent (POST /orders/resend, guest orders).
     resend: bool | None = None
 

@@ -6,6 +6,8 @@
   has not expired and was not revoked. Two concurrent uses of a one-use grant: exactly one wins.
 - Revoking flags every grant of an order (found through GSI1 ``ORDER_GRANTS#<order>``).
 - A delivery claim is a conditional put: taken only when absent or when its lease has run out.
+  ``begin_delivery`` takes it in one transaction with what a delivery writes before its email:
+  the order still needs the email (a condition check), the new grant and the library entry.
 - The library is one query of ``LIBRARY#<buyer>``, newest payment first, with a signed cursor.
 """
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
 
 from market.cursors import decode_cursor, encode_cursor
 from market.domain.errors import TransientError
@@ -145,9 +148,8 @@ def revoke_order_grants(order_id: str, revoked_at: str) -> int:
 CLAIM_RETENTION_SECONDS = 24 * 3600
 
 
-def claim_delivery(order_id: str, claim_id: str, now: int, lease_seconds: int) -> bool:
-    """Take the order's delivery lease; False while another consumer holds a live one."""
-    claim = DeliveryClaimItem(
+def _claim(order_id: str, claim_id: str, now: int, lease_seconds: int) -> DeliveryClaimItem:
+    return DeliveryClaimItem(
         delivery_pk(order_id),
         CLAIM_SK,
         order_id=order_id,
@@ -155,13 +157,63 @@ def claim_delivery(order_id: str, claim_id: str, now: int, lease_seconds: int) -
         claim_id=claim_id,
         expires_at=now + CLAIM_RETENTION_SECONDS,
     )
+
+
+def _claim_free(now: int) -> Condition:
+    free: Condition = DeliveryClaimItem.PK.does_not_exist() | (DeliveryClaimItem.claimed_until <= now)
+    return free
+
+
+def claim_delivery(order_id: str, claim_id: str, now: int, lease_seconds: int) -> bool:
+    """Take the order's delivery lease; False while another consumer holds a live one."""
+    claim = _claim(order_id, claim_id, now, lease_seconds)
     try:
-        claim.save(condition=DeliveryClaimItem.PK.does_not_exist() | (DeliveryClaimItem.claimed_until <= now))
+        claim.save(condition=_claim_free(now))
     except PutError as error:
         if condition_failed(error):
             return False
         raise
     return True
+
+
+class DeliveryStart(StrEnum):
+    STARTED = "started"  # the lease is ours; the grant and the library entry are stored
+    HELD = "held"  # another consumer holds a live lease
+    ORDER_CHANGED = "order_changed"  # its email was recorded meanwhile, or it no longer gives access
+
+
+def begin_delivery(
+    order_id: str,
+    claim_id: str,
+    now: int,
+    lease_seconds: int,
+    *,
+    grant: Grant,
+    library_entry: LibraryEntry | None,
+    access_statuses: tuple[str, ...],
+) -> DeliveryStart:
+    """Take the order's delivery lease, check the order still gives access and has no email
+    recorded, and store the new grant and the library entry: one transaction, all or nothing."""
+    claim = _claim(order_id, claim_id, now, lease_seconds)
+    still_needed = OrderItem.status.is_in(*access_statuses) & OrderItem.delivery_email_sent_at.does_not_exist()
+    grant_item = _to_item(grant)
+    ops = [
+        TxOp("order", lambda tx: tx.condition_check(OrderItem, order_pk(order_id), ORDER_SK, condition=still_needed)),
+        TxOp("claim", lambda tx: tx.save(claim, condition=_claim_free(now))),
+        TxOp("grant", lambda tx: tx.save(grant_item, condition=GrantItem.PK.does_not_exist())),
+    ]
+    if library_entry is not None:
+        entry = _library_item(library_entry)
+        ops.append(TxOp("library", lambda tx: tx.save(entry)))
+    try:
+        write(ops)
+    except OperationRejected as rejected:
+        if "order" in rejected.failed:
+            return DeliveryStart.ORDER_CHANGED
+        if "claim" in rejected.failed:
+            return DeliveryStart.HELD
+        raise
+    return DeliveryStart.STARTED
 
 
 def release_delivery(order_id: str, claim_id: str) -> None:
@@ -178,7 +230,11 @@ def release_delivery(order_id: str, claim_id: str) -> None:
 
 def put_library_entry(entry: LibraryEntry) -> None:
     """Add a paid order to its buyer's library (idempotent: the same order always has the same key)."""
-    from_domain(LibraryEntryItem(library_pk(entry.buyer_id), library_sk(entry.paid_at, entry.order_id)), entry).save()
+    _library_item(entry).save()
+
+
+def _library_item(entry: LibraryEntry) -> LibraryEntryItem:
+    return from_domain(LibraryEntryItem(library_pk(entry.buyer_id), library_sk(entry.paid_at, entry.order_id)), entry)
 
 
 def list_library(buyer_id: str, limit: int, cursor: str | None) -> LibraryEntryPage:

@@ -20,6 +20,7 @@ from market.cursors import decode_cursor, encode_cursor
 from market.domain.errors import TransientError
 from market.domain.guest import guest_email_key
 from market.domain.order import CLOSED_UNPAID, Order, OrderStatus, TooManyPendingOrders, attempt_subject, moves_from
+from market.domain.product import Product
 from market.models.base import from_domain, to_domain
 from market.models.order import (
     OPEN_ORDERS_SK,
@@ -40,6 +41,7 @@ from market.models.order import (
     reference_pk,
     transaction_pk,
 )
+from market.models.product import ProductItem
 from market.repositories.discounts import give_back_use_op, retake_use_op
 from market.repositories.idempotency import (
     IdempotencyKeyInUse,
@@ -47,6 +49,7 @@ from market.repositories.idempotency import (
     idempotency_op,
     replayed_resource_id,
 )
+from market.repositories.products import PRODUCT_SK, product_pk
 from market.repositories.reads import ItemKey, get_many
 from market.repositories.transactions import OperationRejected, TxOp, backoff, condition_failed, write
 
@@ -231,6 +234,18 @@ def get_order(order_id: str) -> Order | None:
         return _order(OrderItem.get(order_pk(order_id), ORDER_SK, consistent_read=True))
     except DoesNotExist:
         return None
+
+
+def get_order_and_product(order_id: str, product_id: str) -> tuple[Order | None, Product | None]:
+    """An order and a product in one strongly consistent ``BatchGetItem`` (the delivery consumer's
+    message names both, so it need not read the order first to learn which product to read)."""
+    order, product = get_many(
+        [(OrderItem, order_pk(order_id), ORDER_SK), (ProductItem, product_pk(product_id), PRODUCT_SK)]
+    )
+    return (
+        _order(order) if isinstance(order, OrderItem) else None,
+        to_domain(product, Product) if isinstance(product, ProductItem) else None,
+    )
 
 
 def order_for_reference(gateway: str, reference: str) -> Order | None:

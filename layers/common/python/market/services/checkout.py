@@ -132,7 +132,7 @@ def create_order(
         discount_code=stored.discount_code,
     )
     if stored.is_free:
-        enqueue_delivery(stored.id)
+        enqueue_delivery(stored)
     return replace(_with_payment_page(stored), guest_token=token)
 
 
@@ -171,7 +171,7 @@ def _answer(order: Order) -> Checkout:
         token, token_hash = new_guest_token()
         orders_repo.set_guest_token_hash(order.id, token_hash)
     if order.is_free:
-        enqueue_delivery(order.id)  # covers a crash between the order and its delivery message
+        enqueue_delivery(order)  # covers a crash between the order and its delivery message
     return replace(_with_payment_page(order, replay=True), guest_token=token)
 
 

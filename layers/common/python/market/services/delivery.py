@@ -1,12 +1,14 @@
 """The delivery consumer: a paid order goes into its buyer's library and gets one email with a link.
 
-For an order that gives access: add it to the buyer's library, take the order's delivery lease (a
-conditional put), mint a grant and send the email, then record ``delivery_email_sent_at`` on the
-order with a condition (``attribute_not_exists``). A redelivered message finds the record and
-sends nothing; a copy that arrives while another consumer holds the lease is retried later (by
-then the record is there). The record is written only after SES accepted the email, so a failed
-send is retried (the lease is released first). Chosen trade-off: a crash between the send and the
-record, or a send that outlasts the lease, can send a second email, never none.
+For an order that gives access, in one transaction: take the order's delivery lease (absent or run
+out), check that the order still has no email recorded, store a new grant and the buyer's library
+entry; then send the email and record ``delivery_email_sent_at`` on the order with a condition
+(``attribute_not_exists``). A redelivered message finds the record and sends nothing; a copy that
+arrives while another consumer holds the lease is retried later (by then the record is there).
+The record is written only after SES accepted the email, so a failed send is retried (the lease
+is released first; the grant stays, unused: its token was never sent). Chosen trade-off: a crash
+between the send and the record, or a send that outlasts the lease, can send a second email,
+never none.
 
 A guest order (no account) has no library entry: its email points at ``POST /orders/resend``
 instead, which sends ``resend`` messages: a fresh link and email for a paid guest order each time.
@@ -20,14 +22,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from market import clock, ids, mailer
 from market.domain.grant import DownloadLink, LibraryEntry
-from market.domain.order import Order
+from market.domain.order import ACCESS_STATUSES, Order
 from market.domain.product import Product
 from market.emails import DeliveryEmail, delivery_email
 from market.observability import get_metrics, logger
 from market.repositories import grants as grants_repo
 from market.repositories import orders as orders_repo
+from market.repositories.grants import DeliveryStart
 from market.services import catalog
-from market.services.downloads import DeliveryError, mint_link, public_base_url
+from market.services.downloads import DeliveryError, mint_link, new_grant, public_base_url
 from market.settings import get_settings
 
 # How long a consumer holds an order's delivery lease: twice the worker's 30 s timeout.
@@ -50,9 +53,14 @@ def _metric(name: str) -> None:
     get_metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-def deliver_order(order_id: str) -> DeliveryOutcome:
-    """Put a paid order in its buyer's library and email a download link, once."""
-    order = orders_repo.get_order(order_id)
+def deliver_order(order_id: str, product_id: str | None = None) -> DeliveryOutcome:
+    """Put a paid order in its buyer's library and email a download link, once.
+
+    Four round trips: the order and its product (one read, when the message names the product),
+    the transaction that takes the lease and stores the grant and the library entry, the email,
+    and the record that it was sent.
+    """
+    order, product = _order_and_product(order_id, product_id)
     if order is None:
         logger.warning("delivery for an unknown order", order_id=order_id)
         return DeliveryOutcome.UNKNOWN_ORDER
@@ -60,31 +68,34 @@ def deliver_order(order_id: str) -> DeliveryOutcome:
         logger.info("order not delivered", order_id=order.id, status=order.status)
         _metric("DeliverySkipped")
         return DeliveryOutcome.NO_ACCESS
-    if order.buyer_id is not None:  # a guest order is in nobody's library
-        grants_repo.put_library_entry(
-            LibraryEntry(
-                order_id=order.id,
-                buyer_id=order.buyer_id,
-                product_id=order.product_id,
-                paid_at=order.paid_at or order.updated_at,
-            )
-        )
+    entry = _library_entry(order)
     if order.delivery_email_sent_at is not None:
+        if entry is not None:
+            grants_repo.put_library_entry(entry)  # idempotent: a copy after a crash still fills the library
         logger.info("delivery email already sent", order_id=order.id)
         return DeliveryOutcome.ALREADY_SENT
-    product = catalog.get_product(order.product_id)
     if product is None or product.file is None:
         raise DeliveryError(f"order {order.id}: product {order.product_id} has no file to deliver")
     claim_id = ids.new_token(12)
-    if not grants_repo.claim_delivery(order.id, claim_id, clock.epoch_seconds(), DELIVERY_LEASE_SECONDS):
+    grant, link = new_grant(order, public_base_url())
+    start = grants_repo.begin_delivery(
+        order.id,
+        claim_id,
+        clock.epoch_seconds(),
+        DELIVERY_LEASE_SECONDS,
+        grant=grant,
+        library_entry=entry,
+        access_statuses=ACCESS_STATUSES,
+    )
+    if start is DeliveryStart.HELD:
         logger.info("delivery in progress elsewhere", order_id=order.id)
         raise DeliveryInProgress(f"order {order.id} is being delivered by another consumer")
-    current = orders_repo.get_order(order.id)  # read again under the lease: a send may have finished meanwhile
-    if current is None or current.delivery_email_sent_at is not None or not current.gives_access:
+    if start is DeliveryStart.ORDER_CHANGED:  # a send finished meanwhile, or a refund took the access
+        current = orders_repo.get_order(order.id)
         logger.info("delivery no longer needed", order_id=order.id)
         return DeliveryOutcome.ALREADY_SENT if current and current.delivery_email_sent_at else DeliveryOutcome.NO_ACCESS
+    logger.info("download grant minted", order_id=order.id)
     try:
-        link = mint_link(order, public_base_url())
         _send(order, product, link)
     except Exception:
         grants_repo.release_delivery(order.id, claim_id)
@@ -95,6 +106,29 @@ def deliver_order(order_id: str) -> DeliveryOutcome:
     logger.info("delivery email sent", order_id=order.id)
     _metric("DeliveryEmailSent")
     return DeliveryOutcome.SENT
+
+
+def _order_and_product(order_id: str, product_id: str | None) -> tuple[Order | None, Product | None]:
+    if product_id is not None:
+        order, product = orders_repo.get_order_and_product(order_id, product_id)
+        if order is None or order.product_id == product_id:
+            return order, product
+    else:
+        order = orders_repo.get_order(order_id)
+    if order is None:
+        return None, None
+    return order, catalog.get_product(order.product_id)  # a message without (or with another) product
+
+
+def _library_entry(order: Order) -> LibraryEntry | None:
+    if order.buyer_id is None:  # a guest order is in nobody's library
+        return None
+    return LibraryEntry(
+        order_id=order.id,
+        buyer_id=order.buyer_id,
+        product_id=order.product_id,
+        paid_at=order.paid_at or order.updated_at,
+    )
 
 
 def resend_order(order_id: str) -> DeliveryOutcome:

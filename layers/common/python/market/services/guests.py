@@ -36,6 +36,6 @@ def resend(email: str, source_ip: str) -> int:
     limits.check_resend(email, source_ip)
     orders = [order for order in orders_repo.guest_orders(email, RESEND_MAX_ORDERS) if order.gives_access]
     for order in orders:
-        send(DeliveryMessage(order_id=order.id, resend=True))
+        send(DeliveryMessage(order_id=order.id, product_id=order.product_id, resend=True))
     logger.info("guest resend requested", orders=len(orders))
     return len(orders)

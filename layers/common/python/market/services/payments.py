@@ -91,8 +91,12 @@ def fee_for(amount: int, currency: str, settings: Settings) -> int:
     return fee_policy(settings).fee(Money(amount, currency)).amount
 
 
-def enqueue_delivery(order_id: str) -> None:
-    messages.send(messages.DeliveryMessage(order_id=order_id))
+def delivery_message(order: Order) -> messages.DeliveryMessage:
+    return messages.DeliveryMessage(order_id=order.id, product_id=order.product_id)
+
+
+def enqueue_delivery(order: Order) -> None:
+    messages.send(delivery_message(order))
 
 
 # What a payment event names: (gateway, reference, the gateway's transaction id when it gave one).
@@ -123,7 +127,7 @@ def settle_order(order: Order, *, transaction_id: str | None = None) -> Settleme
         if checked.outcome == Outcome.SETTLED:
             checked = SettlementResult(Outcome.SETTLED, orders_repo.get_order(order.id) or order)
     if checked.delivers:
-        enqueue_delivery(order.id)
+        enqueue_delivery(checked.order or order)
     return checked
 
 
@@ -181,7 +185,7 @@ def settle_references(payments: Sequence[PaymentNotice]) -> list[SettlementResul
             answers[index] = first if isinstance(first, TransientError) else _already_settled(order)
     done = [answer for answer in answers if answer is not None]
     deliveries = [
-        messages.DeliveryMessage(order_id=answer.order.id)
+        delivery_message(answer.order)
         for answer in done
         if isinstance(answer, SettlementResult) and answer.delivers and answer.order is not None
     ]
