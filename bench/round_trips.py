@@ -286,7 +286,7 @@ def build_routes() -> list[Route]:
             "POST /orders",
             checkout,
             lambda: http_event("POST", "/orders", body={"product_id": published.id}, headers=buyer),
-            floor=2,  # product + buyer in one BatchGetItem; the order, its reference and page URL in one transaction
+            floor=3,  # product + buyer read; order, reference, counters (one transaction); page URL after initialize
             key="create_order",
         ),
         Route("POST /webhooks/paystack", receiver, webhook_event, floor=1, key="webhook_receive"),

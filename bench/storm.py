@@ -224,6 +224,10 @@ def order_states(stack: Any, sales: list[Sale]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _done(state: dict[str, Any]) -> bool:
+    return state.get("status") == "paid" and bool(state.get("delivery_email_sent_at"))
+
+
 def wait_settled(
     stack: Any, sales: list[Sale], config: StormConfig, say: Callable[[str], None]
 ) -> dict[str, dict[str, Any]]:
@@ -232,8 +236,13 @@ def wait_settled(
     start = time.monotonic()
     last_progress, last_report = start, 0.0
     seen = (-1, -1)
+    states: dict[str, dict[str, Any]] = {}
+    waiting = list(sales)
     while True:
-        states = order_states(stack, sales)
+        # Only the orders not yet paid and emailed are read again: the polling is the benchmark's own
+        # load on the emulator, which the system under test shares.
+        states.update(order_states(stack, waiting))
+        waiting = [sale for sale in waiting if not _done(states.get(sale.order_id, {}))]
         paid = sum(1 for state in states.values() if state.get("status") == "paid")
         emailed = sum(1 for state in states.values() if state.get("delivery_email_sent_at"))
         if emailed == len(sales) and paid == len(sales):

@@ -102,7 +102,8 @@ def test_a_refused_address_is_refused_again_without_a_call_or_a_hash_until_its_w
 
     limits.reset_refusals()  # another container has not seen the refusal: the counter still refuses
     assert_429(register(unique_email(), ip))
-    assert aws_calls.since(mark) == ["dynamodb.TransactWriteItems"]
+    # ...and the refused request is counted against both limits after it, as every request is.
+    assert aws_calls.since(mark) == ["dynamodb.TransactWriteItems", "dynamodb.UpdateItem", "dynamodb.UpdateItem"]
     assert register(unique_email(), "198.51.100.31")["statusCode"] == 201
 
 
@@ -118,13 +119,23 @@ def test_orders_are_limited_per_account_and_more_loosely_per_ip(lowered: None) -
     assert order(chike, product.id, "203.0.113.10")["statusCode"] == 201
 
 
+def test_a_refused_order_still_counts_against_the_limits(lowered: None) -> None:
+    # The counters ride in the order's transaction; a request refused before or by it is counted after.
+    product = a_product(a_user("creator"))
+    ada = a_user("customer")
+
+    assert [order(ada, "prd_does_not_exist", "203.0.113.40")["statusCode"] for _ in range(2)] == [404, 404]
+
+    assert_429(order(ada, product.id, "203.0.113.41"))  # the account's limit (2) went to the refused ones
+
+
 def test_the_guest_checkout_and_resend_scopes_are_ready_for_their_routes(lowered: None) -> None:
     limits.check_resend("Buyer@Example.com", "192.0.2.1")
     with pytest.raises(TooManyRequests):
         limits.check_resend("buyer@example.com", "192.0.2.2")  # per address, whatever the IP
-    limits.check_guest_checkout("a@example.com", "192.0.2.3")
+    limits.take(*limits.guest_checkout_checks("a@example.com", "192.0.2.3"))
     with pytest.raises(TooManyRequests):
-        limits.check_guest_checkout("b@example.com", "192.0.2.3")  # per IP
+        limits.take(*limits.guest_checkout_checks("b@example.com", "192.0.2.3"))  # per IP
 
 
 def test_a_limit_of_zero_turns_a_scope_off(aws_resources: AwsResources, monkeypatch: pytest.MonkeyPatch) -> None:

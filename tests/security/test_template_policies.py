@@ -44,8 +44,8 @@ TABLE: dict[str, dict[str, set[str]]] = {
     },
     "CheckoutFunction": {
         "IDEMPOTENCY#*": {GET, PUT},  # POST /orders Idempotency-Key: replay read, claim in the order transaction
-        "PRODUCT#*": {GET},  # the product being bought
-        "USER#*": {GET},  # the buyer's email for the gateway
+        "PRODUCT#*": {GET, BATCH_GET},  # the product being bought (with its signed-in buyer, or alone for a guest)
+        "USER#*": {BATCH_GET},  # the buyer's email for the gateway, read with the product
         "ORDER#*": {GET, PUT, UPDATE},  # create (transaction), checkout attempts, payment page, verify's settlement
         "REF#*": {PUT},  # the payment reference of each checkout attempt (with the order, or before a new initialize)
         "PENDING#*": {PUT, DELETE},  # the reconciler's marker: put with the order, removed when verify settles/fails

@@ -21,6 +21,7 @@ from market.domain.errors import TransientError
 from market.domain.guest import guest_email_key
 from market.domain.order import CLOSED_UNPAID, Order, OrderStatus, TooManyPendingOrders, attempt_subject, moves_from
 from market.domain.product import Product
+from market.domain.user import User
 from market.models.base import from_domain, to_domain
 from market.models.order import (
     OPEN_ORDERS_SK,
@@ -42,6 +43,7 @@ from market.models.order import (
     transaction_pk,
 )
 from market.models.product import ProductItem
+from market.models.user import USER_SK, UserItem, user_pk
 from market.repositories.discounts import give_back_use_op, retake_use_op
 from market.repositories.idempotency import (
     IdempotencyKeyInUse,
@@ -245,6 +247,17 @@ def get_order_and_product(order_id: str, product_id: str) -> tuple[Order | None,
     return (
         _order(order) if isinstance(order, OrderItem) else None,
         to_domain(product, Product) if isinstance(product, ProductItem) else None,
+    )
+
+
+def get_product_and_buyer(product_id: str, buyer_id: str) -> tuple[Product | None, User | None]:
+    """The product an order is for and its signed-in buyer, in one strongly consistent ``BatchGetItem``."""
+    product, buyer = get_many(
+        [(ProductItem, product_pk(product_id), PRODUCT_SK), (UserItem, user_pk(buyer_id), USER_SK)]
+    )
+    return (
+        to_domain(product, Product) if isinstance(product, ProductItem) else None,
+        to_domain(buyer, User) if isinstance(buyer, UserItem) else None,
     )
 
 

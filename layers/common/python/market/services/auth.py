@@ -24,7 +24,6 @@ from market.domain.user import SELF_SERVICE_ROLES, Credentials, RefreshToken, Us
 from market.ids import new_id, new_token
 from market.observability import logger
 from market.repositories import logins, rate_limits, refresh_tokens, users
-from market.repositories.transactions import OperationRejected
 from market.services import limits
 from market.settings import get_settings
 
@@ -76,16 +75,8 @@ def register(*, email: str, password: str, role: str, display_name: str | None, 
         display_name=display_name,
         created_at=clock.iso(clock.now()),
     )
-    try:
-        users.create_user(user, also=counters.ops)
-    except users.EmailTaken:
-        counters.take()  # the transaction rolled the counts back; a refused registration counts too
-        raise
-    except OperationRejected as rejected:
-        too_many = counters.refusal(rejected.failed)
-        if too_many is None:
-            raise
-        raise too_many from rejected
+    with counters.counting() as rate_ops:  # a taken email is counted too, after the refused transaction
+        users.create_user(user, also=rate_ops)
     logger.info("user registered", user_id=user.id, role=role)
     return user
 

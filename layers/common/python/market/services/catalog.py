@@ -25,9 +25,14 @@ _PRODUCT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SAVE_ATTEMPTS = 3
 
 
+def is_product_id(product_id: str) -> bool:
+    """Whether ``product_id`` can name a product at all (anything else is answered 404 without a read)."""
+    return bool(_PRODUCT_ID.match(product_id))
+
+
 def get_product(product_id: str) -> Product | None:
     """The product (any status) with its file's S3 key and original file name, or ``None``."""
-    if not _PRODUCT_ID.match(product_id):
+    if not is_product_id(product_id):
         return None
     return products.get_product(product_id)
 

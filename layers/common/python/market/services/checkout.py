@@ -24,17 +24,17 @@ from market.domain.errors import FieldError, GatewayError, NotFound, TransientEr
 from market.domain.guest import guest_email_key, new_guest_token
 from market.domain.order import Order
 from market.domain.pricing import new_order, price_order
-from market.domain.user import Caller
+from market.domain.product import Product
+from market.domain.user import Caller, User
 from market.gateways import choice
 from market.gateways.profiles import DEFAULT_GATEWAY, profile
 from market.gateways.registry import get_gateway
 from market.observability import logger
 from market.repositories import discounts as discounts_repo
 from market.repositories import orders as orders_repo
-from market.repositories import users as users_repo
 from market.repositories.idempotency import IdempotentRequest
 from market.repositories.orders import IDEMPOTENCY_SCOPE, OrderPage
-from market.repositories.transactions import OperationRejected
+from market.repositories.transactions import OperationRejected, TxOp
 from market.services import catalog, limits
 from market.services.payments import enqueue_delivery, settle_order
 from market.settings import get_settings
@@ -84,13 +84,49 @@ def create_order(
         existing = orders_repo.replayed_order(idempotency)
         if existing is not None:
             return _answer(existing)
-    if source_ip:
-        if caller is not None:
-            limits.check_order(caller.user_id, source_ip)
-        else:
-            limits.check_guest_checkout(email or "", source_ip)
+    counters = limits.slots(*_rate_checks(caller, email, source_ip))
+    with counters.counting() as rate_ops:  # in the order's transaction; a refused order is counted after it
+        order, stored, token = _place_order(
+            caller, product_id, email, gateway, amount, discount_code, idempotency, rate_ops
+        )
+    if stored.id != order.id:  # the same key's request made its order a moment ago
+        return _answer(stored)
+    logger.info(
+        "order created",
+        order_id=stored.id,
+        product_id=stored.product_id,
+        amount=stored.amount,
+        gateway=stored.gateway,
+        guest=stored.is_guest,
+        discount_code=stored.discount_code,
+    )
+    if stored.is_free:
+        enqueue_delivery(stored)
+    return replace(_with_payment_page(stored), guest_token=token)
+
+
+def _rate_checks(caller: Caller | None, email: str | None, source_ip: str | None) -> tuple[limits.RateCheck, ...]:
+    if not source_ip:
+        return ()
+    if caller is not None:
+        return limits.order_checks(caller.user_id, source_ip)
+    return limits.guest_checkout_checks(email or "", source_ip)
+
+
+def _place_order(
+    caller: Caller | None,
+    product_id: str,
+    email: str | None,
+    gateway: str | None,
+    amount: int | None,
+    discount_code: str | None,
+    idempotency: IdempotentRequest | None,
+    rate_ops: list[TxOp],
+) -> tuple[Order, Order, str | None]:
+    """The new order, the one stored (another when the same key's request made its order a moment
+    ago) and the guest token; the transaction also takes ``rate_ops``."""
     settings = get_settings()
-    product = catalog.get_product(product_id)
+    product, buyer = _product_and_buyer(caller, product_id)
     if product is None:
         raise NotFound("No product has this id.")
     product.check_purchasable_by(caller.user_id if caller else None)
@@ -103,7 +139,7 @@ def create_order(
     order = new_order(
         order_id=order_id,
         buyer_id=caller.user_id if caller else None,
-        buyer_email=_buyer_email(caller, email),
+        buyer_email=buyer.email if buyer else email or "",
         product=product,
         pricing=pricing,
         gateway=chosen.name,
@@ -114,26 +150,28 @@ def create_order(
     extra = [discounts_repo.reserve_use_op(pricing.discount, now)] if pricing.discount else []
     try:
         stored = orders_repo.create_order(
-            order, idempotency=idempotency, max_open=settings.max_pending_orders_per_buyer, extra_ops=extra
+            order,
+            idempotency=idempotency,
+            max_open=settings.max_pending_orders_per_buyer,
+            extra_ops=[*extra, *rate_ops],
         )
     except OperationRejected as rejected:
         if "discount" in rejected.failed:  # the last use went to another order a moment ago (or it just ended)
             raise ValidationFailed([FieldError("discount_code", "This discount code can no longer be used.")]) from None
         raise
-    if stored.id != order.id:  # the same key's request made its order a moment ago
-        return _answer(stored)
-    logger.info(
-        "order created",
-        order_id=stored.id,
-        product_id=product.id,
-        amount=stored.amount,
-        gateway=stored.gateway,
-        guest=stored.is_guest,
-        discount_code=stored.discount_code,
-    )
-    if stored.is_free:
-        enqueue_delivery(stored)
-    return replace(_with_payment_page(stored), guest_token=token)
+    return order, stored, token
+
+
+def _product_and_buyer(caller: Caller | None, product_id: str) -> tuple[Product | None, User | None]:
+    """The product and the signed-in buyer, in one read (the product alone for a guest)."""
+    if not catalog.is_product_id(product_id):
+        return None, None
+    if caller is None:
+        return catalog.get_product(product_id), None
+    product, buyer = orders_repo.get_product_and_buyer(product_id, caller.user_id)
+    if buyer is None:
+        raise NotFound("The signed-in user no longer exists.")
+    return product, buyer
 
 
 def _check_buyer_email(caller: Caller | None, email: str | None) -> None:
@@ -145,15 +183,6 @@ def _check_buyer_email(caller: Caller | None, email: str | None) -> None:
 
 def _idempotency_owner(caller: Caller | None, email: str | None) -> str:
     return caller.user_id if caller else f"GUEST-{guest_email_key(email or '')}"
-
-
-def _buyer_email(caller: Caller | None, email: str | None) -> str:
-    if caller is None:
-        return email or ""
-    buyer = users_repo.get_user(caller.user_id)
-    if buyer is None:
-        raise NotFound("The signed-in user no longer exists.")
-    return buyer.email
 
 
 def _discount_named(creator_id: str, code: str | None) -> Discount | None:

@@ -7,19 +7,23 @@ from the settings (``RATE_LIMITS``, ``RATE_LIMIT_WINDOW_SECONDS``). Login keeps 
 
 Two ways to take a slot: ``take`` (an ``UpdateItem`` per counter, before the work), or ``slots``
 (conditional items for the work's own transaction, so a request that succeeds costs no extra call;
-``refusal`` reads the answer). A counter only grows within its window, so once it refused a key
-this container refuses that key without a call until the window ends (``_refused``).
+``Slots.counting`` turns a counter's refusal into the 429 and counts a request refused otherwise).
+A counter only grows within its window, so once it refused a key this container refuses that key
+without a call until the window ends (``_refused``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from market import clock
-from market.domain.errors import TooManyRequests
+from market.domain.errors import AppError, TooManyRequests, TransientError
 from market.domain.limits import DEFAULT_RATE_LIMITS, RateLimit, RateScope
 from market.domain.user import normalise_email
 from market.observability import logger
 from market.repositories import rate_limits
-from market.repositories.transactions import TxOp
+from market.repositories.transactions import OperationRejected, TxOp
 from market.settings import get_settings
 
 RateCheck = tuple[RateScope, str]  # a scope and the key it counts (an IP, an account, an address)
@@ -89,6 +93,9 @@ class Slots:
     def ops(self) -> list[TxOp]:
         return [rate_limits.slot(limit.scope, key, window, limit.limit) for limit, key, window in self._windows]
 
+    def _refused_by_counter(self, failed: set[str]) -> bool:
+        return any(f"{rate_limits.SLOT_LABEL}{limit.scope}" in failed for limit, _, _ in self._windows)
+
     def refusal(self, failed: set[str]) -> TooManyRequests | None:
         """The 429 for a transaction whose failed items (labels) include a counter, else ``None``."""
         refused = [
@@ -107,6 +114,29 @@ class Slots:
         """Count the request outside the transaction (for a transaction that failed for another reason)."""
         take(*self._checks)
 
+    @contextmanager
+    def counting(self) -> Iterator[list[TxOp]]:
+        """The counters' items for the work's transaction. When the work fails, the transaction (if it
+        ran) counted nothing: a refusal by a counter is the 429; any other refusal (a 4xx) is counted
+        outside it, so refused requests use up the limit as fast as accepted ones."""
+        try:
+            yield self.ops
+        except OperationRejected as rejected:
+            if self._refused_by_counter(rejected.failed):
+                # Counted outside, against every limit it names (as ``take`` counts), which raises the 429.
+                try:
+                    self.take()
+                except TooManyRequests as too_many:
+                    raise too_many from rejected
+                raise self.refusal(rejected.failed) or rejected from None  # the window turned meanwhile
+            self.take()
+            raise
+        except TransientError:
+            raise  # nothing was decided: the client tries again, and that request is counted
+        except AppError:
+            self.take()
+            raise
+
 
 def slots(*checks: RateCheck) -> Slots:
     """Counters to add to a transaction: ``TooManyRequests`` now for a key known refused, else a ``Slots``."""
@@ -117,13 +147,13 @@ def register_checks(email: str, source_ip: str) -> tuple[RateCheck, ...]:
     return (("register-ip", source_ip), ("register-email", normalise_email(email)))
 
 
-def check_order(account_id: str, source_ip: str) -> None:
-    take(("order-ip", source_ip), ("order-account", account_id))
+def order_checks(account_id: str, source_ip: str) -> tuple[RateCheck, ...]:
+    return (("order-ip", source_ip), ("order-account", account_id))
 
 
-def check_guest_checkout(email: str, source_ip: str) -> None:
+def guest_checkout_checks(email: str, source_ip: str) -> tuple[RateCheck, ...]:
     """For guest checkout (POST /orders without a token): per IP and per address."""
-    take(("guest-checkout-ip", source_ip), ("guest-checkout-email", normalise_email(email)))
+    return (("guest-checkout-ip", source_ip), ("guest-checkout-email", normalise_email(email)))
 
 
 def check_resend(email: str, source_ip: str) -> None:
