@@ -319,7 +319,7 @@ def build_routes() -> list[Route]:
             "POST /orders/{id}/download-link",
             delivery,
             lambda: http_event("POST", f"/orders/{state['order']}/download-link", headers=buyer),
-            floor=2,  # order + product read; grant and rate counter (conditional ADD) in one transaction
+            floor=3,  # the order, then its product (named by the order); grant and rate counter in one transaction
             prepare=prepare_link,
             key="download_link",
         ),

@@ -15,11 +15,13 @@ import requests
 
 from market import clock
 from market.auth.tokens import issue_access_token
+from market.domain.limits import DEFAULT_RATE_LIMITS
 from market.domain.order import ACCESS_STATUSES
 from market.repositories import grants as grants_repo
 from market.repositories import products as product_repo
-from market.services import downloads, library
+from market.services import downloads
 from market.settings import get_settings
+from tests.fixtures.aws import AwsCalls
 from tests.fixtures.delivery import PDF, a_product, an_order, run_worker, set_order_status
 from tests.fixtures.events import http_event, json_body, lambda_context, load_function
 
@@ -291,10 +293,21 @@ def test_no_fresh_link_for_an_order_that_gives_no_access(api: Api, bucket: str, 
     assert status in body["detail"]
 
 
+def test_a_fresh_link_is_three_round_trips(api: Api, bucket: str, aws_calls: AwsCalls) -> None:
+    order = an_order(a_product(bucket))
+    api.fresh_link(an_order(a_product(bucket)).id)  # warm: the signing key, the clients
+    mark = len(aws_calls.made)
+
+    api.fresh_link(order.id)
+
+    # The order, then its product; the grant and the order's link counter in one transaction.
+    assert aws_calls.since(mark) == ["dynamodb.GetItem", "dynamodb.GetItem", "dynamodb.TransactWriteItems"]
+
+
 def test_fresh_links_are_limited_per_order_per_hour(api: Api, bucket: str) -> None:
     order = an_order(a_product(bucket))
     other = an_order(a_product(bucket))
-    for _ in range(library.LINKS_PER_ORDER_PER_HOUR):
+    for _ in range(DEFAULT_RATE_LIMITS["download-link"]):
         api.fresh_link(order.id)
 
     status, body, headers = api.call("POST", f"/orders/{order.id}/download-link", as_user="buyer-1")

@@ -19,6 +19,8 @@ RateScope = Literal[
     "guest-checkout-email",
     "resend-ip",
     "resend-email",
+    "download-link",
+    "library",
 ]
 
 # Requests per window (RATE_LIMIT_WINDOW_SECONDS, an hour by default) for each scope.
@@ -31,6 +33,8 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
     "guest-checkout-email": 20,
     "resend-ip": 120,
     "resend-email": 5,
+    "download-link": 10,  # fresh links per order (POST /orders/{id}/download-link)
+    "library": 120,  # library pages per buyer: each page mints a link per item
 }
 
 

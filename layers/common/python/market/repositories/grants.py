@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -75,8 +75,13 @@ def _to_grant(item: GrantItem) -> Grant:
     return to_domain(item, Grant, token_hash=item.PK.removeprefix("GRANT#"), revoked=bool(item.revoked))
 
 
-def put_grant(grant: Grant) -> None:
-    _to_item(grant).save(condition=GrantItem.PK.does_not_exist())
+def put_grant(grant: Grant, also: Sequence[TxOp] = ()) -> None:
+    """Store a new grant; with ``also``, in one transaction with those items."""
+    item = _to_item(grant)
+    if not also:
+        item.save(condition=GrantItem.PK.does_not_exist())
+        return
+    write([TxOp("grant", lambda tx: tx.save(item, condition=GrantItem.PK.does_not_exist())), *also])
 
 
 def put_grants(grants: Iterable[Grant]) -> None:

@@ -11,6 +11,7 @@ unknown: 404).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -24,6 +25,7 @@ from market.observability import get_metrics, logger
 from market.repositories import grants as grants_repo
 from market.repositories import orders as orders_repo
 from market.repositories.grants import UseOutcome
+from market.repositories.transactions import TxOp
 from market.services import catalog
 from market.settings import get_settings
 
@@ -87,10 +89,11 @@ def new_grant(order: Order, base_url: str) -> tuple[Grant, DownloadLink]:
     return grant, link
 
 
-def mint_link(order: Order, base_url: str) -> DownloadLink:
-    """A new stored grant for ``order`` and the link that carries its token."""
+def mint_link(order: Order, base_url: str, also: Sequence[TxOp] = ()) -> DownloadLink:
+    """A new stored grant for ``order`` and the link that carries its token (in one transaction with
+    the items ``also`` names, when there are any)."""
     grant, link = new_grant(order, base_url)
-    grants_repo.put_grant(grant)
+    grants_repo.put_grant(grant, also=also)
     logger.info("download grant minted", order_id=order.id)
     return link
 

@@ -1,16 +1,15 @@
 """The buyer's library and fresh download links: every paid order, each with a new one-time link.
 
-Both are rate-limited (a page of the library mints a link per item): at most
-``LINKS_PER_ORDER_PER_HOUR`` fresh links per order and ``LIBRARY_PAGES_PER_HOUR`` library pages
-per buyer, 429 with ``Retry-After`` beyond.
+Both are rate-limited (a page of the library mints a link per item) by ``market.services.limits``:
+the ``download-link`` scope counts fresh links per order (its counter rides in the grant's
+transaction), ``library`` counts library pages per buyer; 429 with ``Retry-After`` beyond.
 """
 
 from __future__ import annotations
 
 import re
 
-from market import clock
-from market.domain.errors import Conflict, NotFound, TooManyRequests
+from market.domain.errors import Conflict, NotFound
 from market.domain.grant import DownloadLink, Grant, LibraryItem, LibraryPage
 from market.domain.order import Order
 from market.domain.product import Product
@@ -18,24 +17,10 @@ from market.domain.user import Caller
 from market.observability import logger
 from market.repositories import grants as grants_repo
 from market.repositories import orders as orders_repo
-from market.repositories import rate_limits
-from market.services import catalog, guests
+from market.services import catalog, guests, limits
 from market.services.downloads import file_of, mint_link, new_grant, public_base_url
 
-# Fresh links per order per hour (POST /orders/{id}/download-link).
-LINKS_PER_ORDER_PER_HOUR = 10
-# Library pages per buyer per hour: each page mints a link per item, so it is limited too.
-LIBRARY_PAGES_PER_HOUR = 120
-RATE_WINDOW_SECONDS = 3600
-
 _ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-
-
-def _rate_limit(scope: str, key: str, max_hits: int, detail: str) -> None:
-    now = clock.epoch_seconds()
-    window = rate_limits.window_at(now, RATE_WINDOW_SECONDS)
-    if rate_limits.add(scope, key, window) > max_hits:
-        raise TooManyRequests(window.seconds_left(now), detail)
 
 
 def issue_download_link(caller: Caller, order_id: str, request_host: str | None = None) -> DownloadLink:
@@ -55,14 +40,10 @@ def issue_link_for(order: Order, request_host: str | None = None) -> DownloadLin
     """A fresh link for an order its buyer (or its guest token) has opened: 409 unless paid, 429 past the limit."""
     if not order.gives_access:
         raise Conflict(f"This order is {order.status}; only a paid order has a download link.")
-    _rate_limit(
-        "download-link",
-        order.id,
-        LINKS_PER_ORDER_PER_HOUR,
-        f"At most {LINKS_PER_ORDER_PER_HOUR} links an hour per order; try again later.",
-    )
-    file_of(order.product_id)
-    return mint_link(order, public_base_url(request_host))
+    counters = limits.slots(("download-link", order.id))
+    with counters.counting() as rate_ops:  # one transaction: the grant and the order's link counter
+        file_of(order.product_id)
+        return mint_link(order, public_base_url(request_host), also=rate_ops)
 
 
 def library(caller: Caller, limit: int, cursor: str | None, request_host: str | None = None) -> LibraryPage:
@@ -71,7 +52,7 @@ def library(caller: Caller, limit: int, cursor: str | None, request_host: str | 
     Entries whose order no longer gives access (refunded) are left out, so a page may hold fewer
     than ``limit`` items while ``next_cursor`` still leads on.
     """
-    _rate_limit("library", caller.user_id, LIBRARY_PAGES_PER_HOUR, "The library was read too often; try again later.")
+    limits.take(("library", caller.user_id))
     base_url = public_base_url(request_host)
     page = grants_repo.list_library(caller.user_id, limit, cursor)
     orders = orders_repo.get_orders([entry.order_id for entry in page.items])
