@@ -17,7 +17,7 @@ import pytest
 from localdev.caches import reset_caches
 from market.auth import passwords
 from market.auth.tokens import issue_access_token
-from market.domain.errors import TooManyRequests
+from market.domain.errors import TooManyRequests, TransientError
 from market.domain.limits import DEFAULT_RATE_LIMITS
 from market.gateways.registry import reset_gateways
 from market.services import limits
@@ -155,3 +155,49 @@ def test_per_ip_limits_are_generous_and_local_defaults_let_a_suite_run_a_thousan
     assert set(values) == set(DEFAULT_RATE_LIMITS)
     for scope, limit in values.items():
         assert limit >= 1000, scope  # tests race twenty registrations of one address, too
+
+
+@pytest.fixture
+def counter_conflicts(aws_resources: AwsResources) -> Iterator[list[str]]:
+    """Real DynamoDB refuses a plain update of an item a transaction holds at that moment
+    (``TransactionConflictException``; moto serialises, so it never does): the next ``len(list)``
+    updates of a rate counter get that answer, through pynamodb's own error handling."""
+    from unittest import mock
+
+    from botocore.exceptions import ClientError
+    from pynamodb.connection.base import Connection
+
+    original = Connection._make_api_call
+    left: list[str] = []
+
+    def call(self: Connection, operation_name: str, kwargs: dict[str, Any]) -> Any:
+        if operation_name == "UpdateItem" and kwargs["Key"]["PK"]["S"].startswith("RATE#") and left:
+            left.pop()
+            error = ClientError(
+                {"Error": {"Code": "TransactionConflictException", "Message": "injected"}}, operation_name
+            )
+            with mock.patch.object(self.client, "_make_api_call", side_effect=error):
+                return original(self, operation_name, kwargs)
+        return original(self, operation_name, kwargs)
+
+    with mock.patch.object(Connection, "_make_api_call", call):
+        yield left
+
+
+def test_a_counter_held_by_a_transaction_is_counted_once_it_is_free(
+    lowered: None, counter_conflicts: list[str]
+) -> None:
+    counter_conflicts.extend(["conflict", "conflict"])
+
+    limits.take(("resend-email", "held@example.com"))  # two conflicts, then counted
+
+    assert counter_conflicts == []
+    with pytest.raises(TooManyRequests):
+        limits.take(("resend-email", "held@example.com"))  # the limit (1) was used by the first
+
+
+def test_a_counter_held_too_long_is_a_503_not_a_500(lowered: None, counter_conflicts: list[str]) -> None:
+    counter_conflicts.extend(["conflict"] * 10)
+
+    with pytest.raises(TransientError):
+        limits.take(("resend-email", "busy@example.com"))

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from market.domain.errors import TransientError
 from market.models.rate_limit import RateCounterItem, rate_pk, window_sk
-from market.repositories.transactions import TxOp
+from market.repositories.transactions import TxOp, backoff, in_conflict
 
 # Counters outlive their window a little, so a late read still finds them; TTL removes them after.
 _TTL_MARGIN_SECONDS = 3600
-SLOT_LABEL = "rate:"  # the label of a counter's item in a transaction: ``rate:<scope>``
+SLOT_LABEL = "rate:"
+_CONFLICT_ATTEMPTS = 5  # the label of a counter's item in a transaction: ``rate:<scope>``
 
 
 @dataclass(frozen=True)
@@ -30,15 +33,21 @@ def window_at(now: int, window_seconds: int) -> Window:
 
 
 def add(scope: str, key: str, window: Window, amount: int = 1) -> int:
-    """Add ``amount`` to the counter of ``scope``/``key`` in ``window`` (creating it) and return the new count."""
+    """Add ``amount`` to the counter of ``scope``/``key`` in ``window`` (creating it) and return the new count.
+
+    The counters are also items of transactions (``slot``): while one holds the counter, DynamoDB
+    refuses this update with a conflict, so it is tried again a few times, then answered 503.
+    """
     counter = counter_item(scope, key, window)
-    counter.update(
-        actions=[
-            RateCounterItem.hits.add(amount),
-            RateCounterItem.expires_at.set(expiry(window)),
-        ]
-    )
-    return int(counter.hits)
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        try:
+            counter.update(actions=[RateCounterItem.hits.add(amount), RateCounterItem.expires_at.set(expiry(window))])
+            return int(counter.hits)
+        except UpdateError as error:
+            if not in_conflict(error):
+                raise
+            backoff(attempt)
+    raise TransientError("The request conflicted with another one; try again.")
 
 
 def slot(scope: str, key: str, window: Window, limit: int) -> TxOp:

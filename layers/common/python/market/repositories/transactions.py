@@ -31,6 +31,7 @@ from market.models.base import connection
 CONDITION_FAILED = "ConditionalCheckFailed"
 CONFLICT = "TransactionConflict"
 _SINGLE_ITEM_CONDITION_FAILED = "ConditionalCheckFailedException"
+_SINGLE_ITEM_CONFLICT = "TransactionConflictException"
 
 
 class LabelledTransactWrite(TransactWrite):
@@ -118,6 +119,12 @@ def condition_failed(error: PynamoDBException) -> bool:
         return True
     reasons = getattr(error, "cancellation_reasons", None) or []
     return any(reason is not None and reason.code == CONDITION_FAILED for reason in reasons)
+
+
+def in_conflict(error: PynamoDBException) -> bool:
+    """A single put/update/delete refused because a transaction holds the item at the moment (real
+    DynamoDB's ``TransactionConflictException``; moto serialises and never answers it)."""
+    return error.cause_response_code == _SINGLE_ITEM_CONFLICT
 
 
 def backoff(attempt: int, *, base: float = 0.01, cap: float = 0.5) -> None:
