@@ -4,17 +4,13 @@ creating orders (with Idempotency-Key), who may read an order, and verify on dem
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from market import clock
-from market.auth.tokens import issue_access_token
-from market.gateways.registry import reset_gateways
 from market.repositories import wallets as wallets_repo
-from tests.fixtures.aws import AwsResources
-from tests.fixtures.events import http_event, json_body, lambda_context, load_function
+from tests.fixtures.checkout import Api, assert_problem
 from tests.fixtures.payments import (
     NET,
     PRICE,
@@ -22,13 +18,11 @@ from tests.fixtures.payments import (
     a_product,
     a_user,
     delivery_messages,
-    install_fake_gateway,
     order_items_of_buyer,
     pending_marker_exists,
     stored_order,
 )
 
-PROBLEM_JSON = "application/problem+json"
 ORDER_FIELDS = {
     "id",
     "product_id",
@@ -44,49 +38,6 @@ ORDER_FIELDS = {
 }
 
 
-class Api:
-    """Calls the checkout function's handler with payload-2.0 events, as a given user."""
-
-    def __init__(self) -> None:
-        self.module = load_function("functions/checkout/app.py")
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        as_user: tuple[str, str] | None = None,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-        query: dict[str, str] | None = None,
-    ) -> tuple[int, Any, dict[str, str]]:
-        all_headers = dict(headers or {})
-        if as_user is not None:
-            user_id, role = as_user
-            all_headers["authorization"] = f"Bearer {issue_access_token(user_id, role)[0]}"
-        response = self.module.lambda_handler(
-            http_event(method, path, body=body, headers=all_headers, query=query), lambda_context("CheckoutFunction")
-        )
-        response_headers = {key.lower(): str(value) for key, value in (response.get("headers") or {}).items()}
-        return response["statusCode"], json_body(response), response_headers
-
-    def buy(self, buyer: tuple[str, str], product_id: str, key: str | None = None) -> tuple[int, Any, dict[str, str]]:
-        headers = {"Idempotency-Key": key} if key else None
-        return self.call("POST", "/orders", as_user=buyer, body={"product_id": product_id}, headers=headers)
-
-
-@pytest.fixture
-def gateway(aws_resources: AwsResources) -> Iterator[FakeGateway]:
-    fake = install_fake_gateway()
-    yield fake
-    reset_gateways()
-
-
-@pytest.fixture
-def api(gateway: FakeGateway) -> Api:
-    return Api()
-
-
 @pytest.fixture
 def creator() -> tuple[str, str]:
     return (a_user("creator"), "creator")
@@ -95,13 +46,6 @@ def creator() -> tuple[str, str]:
 @pytest.fixture
 def buyer() -> tuple[str, str]:
     return (a_user("customer"), "customer")
-
-
-def assert_problem(status: int, body: Any, headers: dict[str, str], expected: int) -> None:
-    assert status == expected, body
-    assert headers["content-type"] == PROBLEM_JSON
-    assert body["status"] == expected
-    assert {"type", "title", "status", "detail"} <= set(body)
 
 
 # ---------------------------------------------------------------- POST /orders

@@ -3,24 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from market.domain.user import Caller
-from market.gateways.registry import reset_gateways
 from market.services import checkout
-from tests.fixtures.aws import AwsResources
+from tests.fixtures.checkout import Api, assert_problem
 from tests.fixtures.conflicts import Conflicts, conflicts  # noqa: F401 - the fixture
-from tests.fixtures.payments import FakeGateway, a_product, a_user, install_fake_gateway, order_items_of_buyer
-from tests.unit.checkout.test_checkout_api import Api, assert_problem
-
-
-@pytest.fixture
-def gateway(aws_resources: AwsResources) -> Iterator[FakeGateway]:
-    fake = install_fake_gateway()
-    yield fake
-    reset_gateways()
+from tests.fixtures.payments import FakeGateway, a_product, a_user, order_items_of_buyer
 
 
 def test_a_conflict_on_the_idempotency_key_answers_the_winners_order(

@@ -3,30 +3,15 @@ lost initialize answer, the bound on a buyer's open orders and the per-IP limit 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from market.gateways.registry import reset_gateways
 from market.services.payments import settle_order
 from market.settings import get_settings
-from tests.fixtures.aws import AwsResources
+from tests.fixtures.checkout import Api
 from tests.fixtures.events import http_event, json_body, lambda_context
-from tests.fixtures.payments import FakeGateway, a_product, a_user, install_fake_gateway, stored_order
-from tests.unit.checkout.test_checkout_api import Api
-
-
-@pytest.fixture
-def gateway(aws_resources: AwsResources) -> Iterator[FakeGateway]:
-    fake = install_fake_gateway()
-    yield fake
-    reset_gateways()
-
-
-@pytest.fixture
-def api(gateway: FakeGateway) -> Api:
-    return Api()
+from tests.fixtures.payments import FakeGateway, a_product, a_user, stored_order
 
 
 @pytest.fixture

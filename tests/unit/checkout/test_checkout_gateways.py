@@ -12,8 +12,8 @@ import pytest
 from market.gateways.registry import override_gateway, reset_gateways
 from market.settings import get_settings
 from tests.fixtures.aws import AwsResources
+from tests.fixtures.checkout import Api, assert_problem
 from tests.fixtures.payments import FakeGateway, a_product, a_user, order_items_of_buyer, stored_order
-from tests.unit.checkout.test_checkout_api import Api, assert_problem
 
 Buyer = tuple[str, str]
 

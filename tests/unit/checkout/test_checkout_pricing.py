@@ -4,7 +4,6 @@ discount codes reserved, given back and taken again in the order's own transacti
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,13 +14,11 @@ from market import clock
 from market.auth.tokens import issue_access_token
 from market.domain.discount import Discount
 from market.domain.guest import hash_guest_token
-from market.gateways.registry import reset_gateways
 from market.models.order import REF_SK, ReferenceItem, reference_pk
 from market.repositories import discounts as discounts_repo
 from market.repositories import orders as orders_repo
 from market.repositories import products as product_repo
 from market.services import payments
-from tests.fixtures.aws import AwsResources
 from tests.fixtures.events import header, http_event, json_body, lambda_context, load_function
 from tests.fixtures.payments import (
     PRICE,
@@ -29,7 +26,6 @@ from tests.fixtures.payments import (
     a_product,
     a_user,
     delivery_messages,
-    install_fake_gateway,
     ledger,
     pending_marker_exists,
     stored_order,
@@ -54,13 +50,6 @@ def read(order_id: str, headers: dict[str, str]) -> dict[str, Any]:
 def fields(response: dict[str, Any]) -> list[str]:
     assert response["statusCode"] == 422, response["body"]
     return sorted(error["field"] for error in json_body(response)["errors"])
-
-
-@pytest.fixture
-def gateway(aws_resources: AwsResources) -> Iterator[FakeGateway]:
-    fake = install_fake_gateway()
-    yield fake
-    reset_gateways()
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 from market.gateways.registry import override_gateway, reset_gateways
 from market.schemas.orders import OrderOut
 from tests.fixtures.aws import AwsCalls, AwsResources
+from tests.fixtures.checkout import Api
 from tests.fixtures.payments import FakeGateway, a_product, a_user, stored_order
-from tests.unit.checkout.test_checkout_api import Api
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from market.gateways.paystack_webhook import sign
 from tests.fixtures.aws import AwsResources
-from tests.fixtures.events import http_event, json_body, lambda_context, load_function
+from tests.fixtures.events import http_event, json_body, lambda_context, webhook_receiver
 from tests.fixtures.payments import drain
 
 SECRET = "sk_test_local"  # what tests/conftest.py sets as PAYSTACK_SECRET_KEY
@@ -43,13 +43,7 @@ def charge_success(reference: str = "mkt-ord-1", amount: int = 250_000) -> dict[
 
 @pytest.fixture
 def receiver(aws_resources: AwsResources) -> Iterator[Any]:
-    module = load_function("functions/webhook/receiver.py")
-    # The receiver caches its settings and SQS client per container; this test's moto is a new container.
-    module.receiver_settings.cache_clear()
-    module.sqs_client.cache_clear()
-    yield module
-    module.receiver_settings.cache_clear()
-    module.sqs_client.cache_clear()
+    yield from webhook_receiver()
 
 
 @pytest.fixture

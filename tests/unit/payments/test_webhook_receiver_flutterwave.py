@@ -17,7 +17,7 @@ import pytest
 
 from market.gateways import flutterwave_webhook
 from tests.fixtures.aws import AwsResources
-from tests.fixtures.events import http_event, json_body, lambda_context, load_function
+from tests.fixtures.events import http_event, json_body, lambda_context, webhook_receiver
 from tests.fixtures.payments import drain
 
 SECRET_HASH = "local-hash"  # what tests/conftest.py sets as FLUTTERWAVE_SECRET_HASH
@@ -65,12 +65,7 @@ def transfer_completed(reference: str = "po_1", status: str = "SUCCESSFUL") -> d
 
 @pytest.fixture
 def receiver(aws_resources: AwsResources) -> Iterator[Any]:
-    module = load_function("functions/webhook/receiver.py")
-    module.receiver_settings.cache_clear()
-    module.sqs_client.cache_clear()
-    yield module
-    module.receiver_settings.cache_clear()
-    module.sqs_client.cache_clear()
+    yield from webhook_receiver()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from market.domain.payout import Payout
-from market.gateways.registry import reset_gateways
 from market.repositories import payouts as payouts_repo
 from market.services import payouts, wallet
 from market.services.payouts import PayoutRequest
@@ -19,9 +18,8 @@ from tests.fixtures.aws import AwsResources
 from tests.fixtures.wallet import (
     FakeGateway,
     WalletApi,
-    a_sale,
+    a_funded_creator,
     deliver_gateway_event,
-    install_fake_gateway,
     run_payouts_worker,
 )
 
@@ -30,11 +28,7 @@ CREATOR = "cr_ada"
 
 @pytest.fixture
 def gateway(aws_resources: AwsResources) -> Iterator[FakeGateway]:
-    fake = install_fake_gateway()
-    a_sale(fake, CREATOR, 500000)  # 475000 available
-    payouts.set_payout_account(CREATOR, bank_code="058", account_number="0123456789", currency="NGN")
-    yield fake
-    reset_gateways()
+    yield from a_funded_creator(CREATOR)  # 475000 available
 
 
 @pytest.fixture

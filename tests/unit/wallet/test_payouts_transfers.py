@@ -10,7 +10,6 @@ import pytest
 
 from market.domain.payout import Payout
 from market.gateways.base import GatewayUnavailable
-from market.gateways.registry import reset_gateways
 from market.repositories import payouts as payouts_repo
 from market.repositories import wallets as wallets_repo
 from market.services import payouts, wallet
@@ -19,9 +18,8 @@ from tests.fixtures.aws import AwsResources
 from tests.fixtures.events import lambda_context, load_function
 from tests.fixtures.wallet import (
     FakeGateway,
-    a_sale,
+    a_funded_creator,
     deliver_gateway_event,
-    install_fake_gateway,
     run_payouts_worker,
     sqs_event,
 )
@@ -31,11 +29,7 @@ CREATOR = "cr_ada"
 
 @pytest.fixture
 def gateway(aws_resources: AwsResources) -> Iterator[FakeGateway]:
-    fake = install_fake_gateway()
-    a_sale(fake, CREATOR, 500000)  # 475000 available
-    payouts.set_payout_account(CREATOR, bank_code="058", account_number="0123456789", currency="NGN")
-    yield fake
-    reset_gateways()
+    yield from a_funded_creator(CREATOR)  # 475000 available
 
 
 def a_payout(amount: int = 200000) -> Payout:
