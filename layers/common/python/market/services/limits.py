@@ -86,29 +86,15 @@ class Slots:
 
     def __init__(self, checks: tuple[RateCheck, ...]) -> None:
         self._checks = checks
-        self._now = clock.epoch_seconds()
-        self._windows = _windows(checks, self._now)
+        self._windows = _windows(checks, clock.epoch_seconds())
 
     @property
     def ops(self) -> list[TxOp]:
         return [rate_limits.slot(limit.scope, key, window, limit.limit) for limit, key, window in self._windows]
 
-    def _refused_by_counter(self, failed: set[str]) -> bool:
-        return any(f"{rate_limits.SLOT_LABEL}{limit.scope}" in failed for limit, _, _ in self._windows)
-
-    def refusal(self, failed: set[str]) -> TooManyRequests | None:
-        """The 429 for a transaction whose failed items (labels) include a counter, else ``None``."""
-        refused = [
-            (limit.scope, key, window)
-            for limit, key, window in self._windows
-            if f"{rate_limits.SLOT_LABEL}{limit.scope}" in failed
-        ]
-        for scope, key, window in refused:
-            _remember_refused(scope, key, window)
-        if not refused:
-            return None
-        scope, _, window = max(refused, key=lambda found: found[2].ends_at)
-        return _too_many(scope, window.seconds_left(self._now))
+    def _refused_by(self, failed: set[str]) -> list[tuple[RateLimit, str, rate_limits.Window]]:
+        """The counters among a cancelled transaction's failed items (labels)."""
+        return [found for found in self._windows if f"{rate_limits.SLOT_LABEL}{found[0].scope}" in failed]
 
     def take(self) -> None:
         """Count the request outside the transaction (for a transaction that failed for another reason)."""
@@ -122,13 +108,16 @@ class Slots:
         try:
             yield self.ops
         except OperationRejected as rejected:
-            if self._refused_by_counter(rejected.failed):
+            refused = self._refused_by(rejected.failed)
+            if refused:
                 # Counted outside, against every limit it names (as ``take`` counts), which raises the 429.
                 try:
                     self.take()
                 except TooManyRequests as too_many:
                     raise too_many from rejected
-                raise self.refusal(rejected.failed) or rejected from None  # the window turned meanwhile
+                limit, key, window = refused[0]  # the window turned meanwhile: still this counter's 429
+                _remember_refused(limit.scope, key, window)
+                raise _too_many(limit.scope, window.seconds_left(clock.epoch_seconds())) from rejected
             self.take()
             raise
         except TransientError:
