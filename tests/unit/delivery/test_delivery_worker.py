@@ -14,12 +14,12 @@ import boto3
 import pytest
 
 from market import clock
-from market.domain.order import Order
+from market.domain.order import ACCESS_STATUSES, Order
 from market.domain.user import Caller
 from market.emails import format_time
 from market.repositories import grants as grants_repo
 from market.repositories import orders as orders_repo
-from market.services import delivery, library
+from market.services import delivery, downloads, library
 from market.settings import get_settings
 from tests.fixtures.aws import AwsCalls
 from tests.fixtures.delivery import a_product, an_order, run_worker, sent_emails, set_order_status
@@ -90,9 +90,17 @@ def test_a_redelivered_message_sends_no_second_email(bucket: str) -> None:
 def test_a_copy_arriving_during_another_consumers_send_is_retried_not_sent(bucket: str) -> None:
     order = an_order(a_product(bucket), buyer_email="copy@example.com")
     # Another consumer took the lease and is sending (a webhook delivered twice, or a slow send).
-    assert grants_repo.claim_delivery(
-        order.id, "other-consumer", clock.epoch_seconds(), delivery.DELIVERY_LEASE_SECONDS
+    grant, _ = downloads.new_grant(order, PUBLIC_API)
+    started = grants_repo.begin_delivery(
+        order.id,
+        "other-consumer",
+        clock.epoch_seconds(),
+        delivery.DELIVERY_LEASE_SECONDS,
+        grant=grant,
+        library_entry=None,
+        access_statuses=ACCESS_STATUSES,
     )
+    assert started is grants_repo.DeliveryStart.STARTED
 
     busy = run_worker(message(order))
 
@@ -216,4 +224,7 @@ def test_an_email_recorded_after_the_read_is_not_sent_again(bucket: str, monkeyp
 
     assert sent_emails("raced@example.com") == []
     # The transaction wrote nothing: no lease was taken, so a later copy is not held back either.
-    assert grants_repo.claim_delivery(order.id, "next", clock.epoch_seconds(), delivery.DELIVERY_LEASE_SECONDS)
+    claim = boto3.client("dynamodb", region_name="us-east-1").get_item(
+        TableName=get_settings().table_name, Key={"PK": {"S": f"DELIVERY#{order.id}"}, "SK": {"S": "CLAIM"}}
+    )
+    assert "Item" not in claim

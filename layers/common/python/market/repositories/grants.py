@@ -6,7 +6,7 @@
   has not expired and was not revoked. Two concurrent uses of a one-use grant: exactly one wins.
 - Revoking flags every grant of an order (found through GSI1 ``ORDER_GRANTS#<order>``).
 - A delivery claim is a conditional put: taken only when absent or when its lease has run out.
-  ``begin_delivery`` takes it in one transaction with what a delivery writes before its email:
+  ``begin_delivery`` takes it, in one transaction with what a delivery writes before its email:
   the order still needs the email (a condition check), the new grant and the library entry.
 - The library is one query of ``LIBRARY#<buyer>``, newest payment first, with a signed cursor.
 """
@@ -18,8 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
-from pynamodb.expressions.condition import Condition
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
 from market.cursors import decode_cursor, encode_cursor
 from market.domain.errors import TransientError
@@ -153,34 +152,6 @@ def revoke_order_grants(order_id: str, revoked_at: str) -> int:
 CLAIM_RETENTION_SECONDS = 24 * 3600
 
 
-def _claim(order_id: str, claim_id: str, now: int, lease_seconds: int) -> DeliveryClaimItem:
-    return DeliveryClaimItem(
-        delivery_pk(order_id),
-        CLAIM_SK,
-        order_id=order_id,
-        claimed_until=now + lease_seconds,
-        claim_id=claim_id,
-        expires_at=now + CLAIM_RETENTION_SECONDS,
-    )
-
-
-def _claim_free(now: int) -> Condition:
-    free: Condition = DeliveryClaimItem.PK.does_not_exist() | (DeliveryClaimItem.claimed_until <= now)
-    return free
-
-
-def claim_delivery(order_id: str, claim_id: str, now: int, lease_seconds: int) -> bool:
-    """Take the order's delivery lease; False while another consumer holds a live one."""
-    claim = _claim(order_id, claim_id, now, lease_seconds)
-    try:
-        claim.save(condition=_claim_free(now))
-    except PutError as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
-
-
 class DeliveryStart(StrEnum):
     STARTED = "started"  # the lease is ours; the grant and the library entry are stored
     HELD = "held"  # another consumer holds a live lease
@@ -199,12 +170,20 @@ def begin_delivery(
 ) -> DeliveryStart:
     """Take the order's delivery lease, check the order still gives access and has no email
     recorded, and store the new grant and the library entry: one transaction, all or nothing."""
-    claim = _claim(order_id, claim_id, now, lease_seconds)
+    claim = DeliveryClaimItem(
+        delivery_pk(order_id),
+        CLAIM_SK,
+        order_id=order_id,
+        claimed_until=now + lease_seconds,
+        claim_id=claim_id,
+        expires_at=now + CLAIM_RETENTION_SECONDS,
+    )
+    free = DeliveryClaimItem.PK.does_not_exist() | (DeliveryClaimItem.claimed_until <= now)
     still_needed = OrderItem.status.is_in(*access_statuses) & OrderItem.delivery_email_sent_at.does_not_exist()
     grant_item = _to_item(grant)
     ops = [
         TxOp("order", lambda tx: tx.condition_check(OrderItem, order_pk(order_id), ORDER_SK, condition=still_needed)),
-        TxOp("claim", lambda tx: tx.save(claim, condition=_claim_free(now))),
+        TxOp("claim", lambda tx: tx.save(claim, condition=free)),
         TxOp("grant", lambda tx: tx.save(grant_item, condition=GrantItem.PK.does_not_exist())),
     ]
     if library_entry is not None:
