@@ -6,17 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from market.gateways.registry import reset_gateways
 from tests.fixtures.aws import AwsResources
 from tests.fixtures.checkout import Api
-from tests.fixtures.payments import FakeGateway, install_fake_gateway
+from tests.fixtures.payments import FakeGateway, installed_fake_gateway
 
 
 @pytest.fixture
 def gateway(aws_resources: AwsResources) -> Iterator[FakeGateway]:
-    fake = install_fake_gateway()
-    yield fake
-    reset_gateways()
+    yield from installed_fake_gateway()
 
 
 @pytest.fixture

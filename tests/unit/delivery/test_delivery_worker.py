@@ -4,7 +4,6 @@ working one-time link; nothing for orders that give no access; failures retried 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -22,19 +21,22 @@ from market.repositories import orders as orders_repo
 from market.services import delivery, downloads, library
 from market.settings import get_settings
 from tests.fixtures.aws import AwsCalls
-from tests.fixtures.delivery import a_product, an_order, run_worker, sent_emails, set_order_status
+from tests.fixtures.delivery import (
+    LINK,
+    PUBLIC_API,
+    a_product,
+    an_order,
+    files_bucket_with_public_api,
+    run_worker,
+    sent_emails,
+    set_order_status,
+)
 from tests.fixtures.events import http_event, lambda_context, load_function
-
-PUBLIC_API = "https://api.market.test"
-LINK = re.compile(r"https://api\.market\.test/downloads/[A-Za-z0-9_-]+")
 
 
 @pytest.fixture
 def bucket(aws_resources: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("PUBLIC_API_URL", PUBLIC_API)
-    get_settings.cache_clear()
-    yield str(aws_resources.bucket_name)
-    get_settings.cache_clear()
+    yield from files_bucket_with_public_api(aws_resources, monkeypatch)
 
 
 def message(order: Order) -> str:

@@ -5,7 +5,6 @@ sends a fresh link each time, and POST /orders/{id}/download-link takes X-Guest-
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,20 +14,22 @@ import pytest
 from market.auth.tokens import issue_access_token
 from market.models.grant import LibraryEntryItem
 from market.repositories import orders as orders_repo
-from market.settings import get_settings
-from tests.fixtures.delivery import a_guest_order, a_product, an_order, run_worker, sent_emails
+from tests.fixtures.delivery import (
+    LINK,
+    PUBLIC_API,
+    a_guest_order,
+    a_product,
+    an_order,
+    files_bucket_with_public_api,
+    run_worker,
+    sent_emails,
+)
 from tests.fixtures.events import header, http_event, json_body, lambda_context, load_function
-
-PUBLIC_API = "https://api.market.test"
-LINK = re.compile(r"https://api\.market\.test/downloads/[A-Za-z0-9_-]+")
 
 
 @pytest.fixture
 def bucket(aws_resources: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("PUBLIC_API_URL", PUBLIC_API)
-    get_settings.cache_clear()
-    yield str(aws_resources.bucket_name)
-    get_settings.cache_clear()
+    yield from files_bucket_with_public_api(aws_resources, monkeypatch)
 
 
 def delivery_api(method: str, path: str, headers: dict[str, str] | None = None) -> dict[str, Any]:

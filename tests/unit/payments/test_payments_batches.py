@@ -8,17 +8,15 @@ still reported per record, and a group too big for one transaction is split.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from market.domain.errors import TransientError
-from market.gateways.registry import reset_gateways
 from market.repositories import wallets as wallets_repo
 from market.services import payments
 from market.services.payments import Outcome, settle_order, settle_references
-from tests.fixtures.aws import AwsCalls, AwsResources
+from tests.fixtures.aws import AwsCalls
 from tests.fixtures.payments import (
     GATEWAY,
     NET,
@@ -27,26 +25,13 @@ from tests.fixtures.payments import (
     a_pending_order,
     counters,
     delivery_messages,
-    install_fake_gateway,
     ledger,
     sale_entries,
     stored_order,
 )
-from tests.unit.payments.test_payments_consumer import PaymentsQueue, consume, event_message, failed_ids
+from tests.fixtures.payments_queue import PaymentsQueue, consume, event_message, failed_ids
 
 CREATOR = "cr_ada"
-
-
-@pytest.fixture
-def gateway(aws_resources: AwsResources) -> Iterator[FakeGateway]:
-    fake = install_fake_gateway()
-    yield fake
-    reset_gateways()
-
-
-@pytest.fixture
-def queue(aws_resources: AwsResources) -> PaymentsQueue:
-    return PaymentsQueue(aws_resources)
 
 
 def transactions(calls: AwsCalls, mark: int = 0) -> int:

@@ -4,85 +4,18 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from typing import Any, cast
-
-import boto3
-import pytest
-
-from localdev.pumps import sqs_record
-from market.gateways.registry import reset_gateways
 from market.repositories import wallets as wallets_repo
-from tests.fixtures.aws import AwsResources
-from tests.fixtures.events import gateway_event_body, lambda_context, load_function
 from tests.fixtures.payments import (
     NET,
     FakeGateway,
     a_pending_order,
     delivery_messages,
-    install_fake_gateway,
     sale_entries,
     stored_order,
 )
+from tests.fixtures.payments_queue import PaymentsQueue, consume, event_message, failed_ids
 
 CREATOR = "cr_ada"
-
-
-class PaymentsQueue:
-    """Sends gateway-event messages to the real payments queue and receives them as one Lambda batch."""
-
-    def __init__(self, resources: AwsResources) -> None:
-        self.url = resources.queue_urls["PaymentsQueue"]
-        self.arn = resources.template.arn("PaymentsQueue")
-        self.sqs = boto3.client("sqs", region_name="us-east-1")
-
-    def send(self, body: dict[str, Any] | str) -> str:
-        text = body if isinstance(body, str) else json.dumps(body)
-        message_id: str = self.sqs.send_message(QueueUrl=self.url, MessageBody=text)["MessageId"]
-        return message_id
-
-    def batch(self) -> dict[str, Any]:
-        messages = self.sqs.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], AttributeNames=["All"]
-        ).get("Messages", [])
-        return {"Records": [sqs_record(cast(dict[str, Any], message), self.arn, "us-east-1") for message in messages]}
-
-    def redeliver(self, batch: dict[str, Any], message_ids: list[str]) -> None:
-        """What the visibility timeout does to failed records: they become receivable again."""
-        for record in batch["Records"]:
-            if record["messageId"] in message_ids:
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
-                )
-
-
-def event_message(reference: str, event: str = "charge.success") -> dict[str, Any]:
-    """What the webhook receiver enqueues."""
-    return dict(json.loads(gateway_event_body(event, reference)))
-
-
-def consume(batch: dict[str, Any]) -> dict[str, Any]:
-    response: dict[str, Any] = load_function("functions/webhook/payments.py").lambda_handler(
-        batch, lambda_context("PaymentsFunction")
-    )
-    return response
-
-
-def failed_ids(response: dict[str, Any]) -> list[str]:
-    return sorted(item["itemIdentifier"] for item in response["batchItemFailures"])
-
-
-@pytest.fixture
-def gateway(aws_resources: AwsResources) -> Iterator[FakeGateway]:
-    fake = install_fake_gateway()
-    yield fake
-    reset_gateways()
-
-
-@pytest.fixture
-def queue(aws_resources: AwsResources) -> PaymentsQueue:
-    return PaymentsQueue(aws_resources)
 
 
 def test_a_gateway_outage_fails_only_its_own_record(gateway: FakeGateway, queue: PaymentsQueue) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ import pytest
 
 from market import clock
 from market.gateways.base import VerifiedPayment
-from market.gateways.registry import override_gateway, reset_gateways
+from market.gateways.registry import override_gateway
 from market.models.order import OPEN_ORDERS_SK, OpenOrdersItem, open_orders_pk
 from market.repositories import orders as orders_repo
 from market.repositories import refunds as refunds_repo
@@ -32,7 +31,6 @@ from tests.fixtures.payments import (
     FakeGateway,
     a_pending_order,
     delivery_messages,
-    install_fake_gateway,
     sale_entries,
     stored_order,
 )
@@ -41,13 +39,6 @@ from tests.fixtures.wallet import deliver_gateway_event
 CREATOR = "cr_ada"
 MINUTE = 60
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def gateway(aws_resources: AwsResources) -> Iterator[FakeGateway]:
-    fake = install_fake_gateway()
-    yield fake
-    reset_gateways()
 
 
 def open_orders(buyer_id: str) -> int:

@@ -5,7 +5,7 @@ what a verified payment writes, what every refusal leaves untouched, the reconci
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
@@ -17,13 +17,11 @@ from market import clock
 from market.domain.errors import TransientError
 from market.domain.order import Order
 from market.gateways.base import GatewayUnavailable
-from market.gateways.registry import reset_gateways
 from market.repositories import orders as orders_repo
 from market.repositories import wallets as wallets_repo
 from market.services import payments
 from market.services.payments import Outcome, SettlementResult, fee_for, reconcile_pending, settle_order
 from market.settings import Settings, get_settings
-from tests.fixtures.aws import AwsResources
 from tests.fixtures.events import lambda_context, load_function
 from tests.fixtures.payments import (
     FEE,
@@ -35,7 +33,6 @@ from tests.fixtures.payments import (
     counters,
     delivery_messages,
     holds_for,
-    install_fake_gateway,
     ledger,
     pending_marker_exists,
     sale_entries,
@@ -46,13 +43,6 @@ from tests.fixtures.payments import (
 CREATOR = "cr_ada"
 MINUTE = 60
 HOUR = 3600
-
-
-@pytest.fixture
-def gateway(aws_resources: AwsResources) -> Iterator[FakeGateway]:
-    fake = install_fake_gateway()
-    yield fake
-    reset_gateways()
 
 
 def assert_nothing_credited(order: Order) -> None:

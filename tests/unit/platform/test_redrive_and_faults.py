@@ -9,19 +9,16 @@ import boto3
 import pytest
 
 from localdev import redrive
-from market.gateways.registry import reset_gateways
 from market.settings import get_settings
 from tests.fixtures.aws import AwsResources
 from tests.fixtures.events import REPO_ROOT, lambda_context, load_function, sqs_event
-from tests.fixtures.payments import FakeGateway, a_pending_order, install_fake_gateway, stored_order
+from tests.fixtures.payments import FakeGateway, a_pending_order, installed_fake_gateway, stored_order
 from tests.fixtures.wallet import deliver_gateway_event
 
 
 @pytest.fixture
 def gateway(aws_resources: AwsResources) -> Iterator[FakeGateway]:
-    fake = install_fake_gateway()
-    yield fake
-    reset_gateways()
+    yield from installed_fake_gateway()
 
 
 def test_redrive_moves_each_dlq_back_to_the_queue_whose_policy_names_it(aws_resources: AwsResources) -> None:
